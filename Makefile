@@ -1,0 +1,33 @@
+# fastfind developer entry points. Everything runs from the project venv (.venv).
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+PIP := $(VPY) -m pip
+
+.PHONY: venv build demo test test-python test-cython lint bench fuzz clean
+
+$(VENV)/.installed: pyproject.toml setup.py fastfind/_codec.pyx
+	test -x $(VPY) || $(PY) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel "Cython>=3.0,<4"
+	$(PIP) install -q --no-build-isolation -e ".[test,fuzz]"
+	touch $@
+
+venv build: $(VENV)/.installed
+
+demo: build
+	$(VPY) -m fastfind.demo --run-query
+
+test: build
+	$(VPY) -m ruff check fastfind tests benchmarks
+	FASTFIND_REQUIRE_EXTENSIONS=1 $(VPY) -m pytest -q -m "not slow" tests
+	FASTFIND_NO_EXTENSIONS=1 $(VPY) -m pytest -q -m "not slow and not interop_only" tests
+
+lint: build
+	$(VPY) -m ruff check fastfind tests benchmarks
+
+bench: build
+	$(VPY) -m pytest -q benchmarks --benchmark-only
+	$(VPY) benchmarks/compare.py
+
+clean:
+	rm -rf build dist *.egg-info fastfind/_codec.c fastfind/*.so $(VENV)

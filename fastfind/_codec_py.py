@@ -1,0 +1,472 @@
+"""Pure-Python twin of :mod:`fastfind._codec` (the data-phase codec).
+
+Same names, same results, same exceptions as the Cython module; :mod:`fastfind.codec` picks one.
+Everything here treats its input as hostile: every length is checked against the bytes that are
+really there before it is used, nesting is bounded, nothing recurses.
+
+Contents
+--------
+* :class:`Receiver` -- splits a byte stream into PDUs (PS3.8 §9.3) and reassembles P-DATA-TF PDVs
+  (PS3.8 §9.3.5, Annex E) into DIMSE messages, decoding each command set on the way.
+* :func:`decode_command` / :func:`encode_command` -- DIMSE command sets (PS3.7 §6.3, §9.3.2):
+  group 0000, implicit VR little endian.
+* :func:`encode_pdata` -- P-DATA-TF PDUs carrying one message part.
+* :func:`walk_dataset` -- a flat, iterative token walk over an encoded data set (PS3.5 §7).
+* :func:`inflate` / :func:`deflate` -- raw deflate (PS3.5 A.5) with a hard output cap.
+"""
+
+from __future__ import annotations
+
+import zlib
+from struct import Struct
+
+from .errors import CodecError, ProtocolError
+
+# ---- token kinds yielded by walk_dataset ------------------------------------------------------
+ELEMENT = 0  #: a non-sequence element
+SEQUENCE = 1  #: start of a sequence (its items follow)
+ITEM = 2  #: start of an item (FFFE,E000)
+ITEM_END = 3  #: end of an explicit-length item (no delimiter on the wire)
+ITEM_DELIM = 4  #: item delimitation item (FFFE,E00D) read from the wire
+SEQUENCE_END = 5  #: end of an explicit-length sequence (no delimiter on the wire)
+SEQUENCE_DELIM = 6  #: sequence delimitation item (FFFE,E0DD) read from the wire
+
+# ---- receiver events -------------------------------------------------------------------------
+EV_MESSAGE = 0  #: (EV_MESSAGE, context_id, command: dict, dataset: bytes | None)
+EV_PDU = 1  #: (EV_PDU, pdu_type, body: bytes) for every PDU type other than P-DATA-TF
+
+UNDEFINED = 0xFFFFFFFF
+ASSOCIATE_PDU_LIMIT = 1 << 20  # DCMTK dcmAssociatePDUSizeLimit
+
+_LONG_VRS = frozenset(
+    (b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV", b"UV")
+)
+_HDR = Struct(">BBL")
+_U32BE = Struct(">L")
+_U16LE = Struct("<H")
+_U32LE = Struct("<L")
+_TAG_LEN_LE = Struct("<HHL")
+_TAG_LEN_BE = Struct(">HHL")
+_TAG_VR_LE = Struct("<HH2sH")
+_TAG_VR_BE = Struct(">HH2sH")
+
+ITEM_TAG = 0xFFFEE000
+ITEM_DELIM_TAG = 0xFFFEE00D
+SEQ_DELIM_TAG = 0xFFFEE0DD
+
+# ---- DIMSE command sets (PS3.7 §6.3.1, E.1) ---------------------------------------------------
+#: Command elements fastfind knows and their VRs; anything else is kept as raw bytes.
+COMMAND_VRS = {
+    0x00000000: "UL",  # CommandGroupLength
+    0x00000002: "UI",  # AffectedSOPClassUID
+    0x00000003: "UI",  # RequestedSOPClassUID
+    0x00000100: "US",  # CommandField
+    0x00000110: "US",  # MessageID
+    0x00000120: "US",  # MessageIDBeingRespondedTo
+    0x00000600: "AE",  # MoveDestination
+    0x00000700: "US",  # Priority
+    0x00000800: "US",  # CommandDataSetType
+    0x00000900: "US",  # Status
+    0x00000901: "AT",  # OffendingElement
+    0x00000902: "LO",  # ErrorComment
+    0x00000903: "US",  # ErrorID
+    0x00001000: "UI",  # AffectedSOPInstanceUID
+    0x00001001: "UI",  # RequestedSOPInstanceUID
+    0x00001020: "US",  # NumberOfRemainingSuboperations
+    0x00001021: "US",  # NumberOfCompletedSuboperations
+    0x00001022: "US",  # NumberOfFailedSuboperations
+    0x00001023: "US",  # NumberOfWarningSuboperations
+}
+NO_DATASET = 0x0101
+
+
+def decode_command(data: bytes) -> dict[int, object]:
+    """Decode a command set (implicit VR LE, group 0000 only; PS3.7 §6.3.1).
+
+    Returns ``{tag: value}``: US/UL as ``int``, UI/AE/LO as ``str`` (trailing NUL and spaces
+    removed), AT as a ``tuple`` of ``int`` tags, anything unknown as ``bytes``.
+    Raises :class:`CodecError` on a truncated element, a length beyond the data, a tag outside
+    group 0000, a duplicate or descending tag, or a US/UL of the wrong length.
+    """
+    mv = memoryview(data)
+    n = len(mv)
+    pos = 0
+    out: dict[int, object] = {}
+    last = -1
+    while pos < n:
+        if n - pos < 8:
+            raise CodecError("command set: truncated element header")
+        group, elem, length = _TAG_LEN_LE.unpack_from(mv, pos)
+        pos += 8
+        if group != 0:
+            raise CodecError(f"command set: element ({group:04x},{elem:04x}) outside group 0000")
+        if length > n - pos:
+            raise CodecError(f"command set: element (0000,{elem:04x}) length {length} exceeds data")
+        if elem <= last:
+            raise CodecError(f"command set: element (0000,{elem:04x}) duplicate or out of order")
+        last = elem
+        value = bytes(mv[pos : pos + length])
+        pos += length
+        vr = COMMAND_VRS.get(elem)
+        if vr == "US":
+            if length != 2:
+                raise CodecError(f"command set: (0000,{elem:04x}) US has length {length}")
+            out[elem] = _U16LE.unpack(value)[0]
+        elif vr == "UL":
+            if length != 4:
+                raise CodecError(f"command set: (0000,{elem:04x}) UL has length {length}")
+            out[elem] = _U32LE.unpack(value)[0]
+        elif vr == "AT":
+            if length % 4:
+                raise CodecError(f"command set: (0000,{elem:04x}) AT has length {length}")
+            out[elem] = tuple(
+                (_U16LE.unpack_from(value, i)[0] << 16) | _U16LE.unpack_from(value, i + 2)[0]
+                for i in range(0, length, 4)
+            )
+        elif vr is not None:
+            out[elem] = value.rstrip(b"\x00 ").decode("latin-1")
+        else:
+            out[elem] = value
+    return out
+
+
+def encode_command(elements: list[tuple[int, object]]) -> bytes:
+    """Encode ``[(element, value), ...]`` of group 0000 into a command set.
+
+    Elements must be known to :data:`COMMAND_VRS`; they are sorted, and (0000,0000)
+    CommandGroupLength is computed and prepended (PS3.7 §6.3.1).
+    """
+    body = bytearray()
+    for elem, value in sorted(elements, key=lambda e: e[0]):
+        vr = COMMAND_VRS[elem]
+        if vr == "US":
+            raw = _U16LE.pack(int(value))  # type: ignore[call-overload]
+        elif vr == "UL":
+            raw = _U32LE.pack(int(value))  # type: ignore[call-overload]
+        elif vr == "AT":
+            raw = b"".join(_U16LE.pack(t >> 16) + _U16LE.pack(t & 0xFFFF) for t in value)  # type: ignore[attr-defined]
+        else:
+            raw = str(value).encode("ascii")
+            if len(raw) % 2:
+                raw += b"\x00" if vr == "UI" else b" "
+        body += _TAG_LEN_LE.pack(0, elem, len(raw)) + raw
+    return _TAG_LEN_LE.pack(0, 0, 4) + _U32LE.pack(len(body)) + bytes(body)
+
+
+# ---- P-DATA-TF (PS3.8 §9.3.5) -----------------------------------------------------------------
+def encode_pdata(context_id: int, is_command: bool, payload: bytes, max_pdu: int) -> bytes:
+    """Return the P-DATA-TF PDUs that carry ``payload`` as one command or data-set part.
+
+    ``max_pdu`` is the peer's maximum PDU length (the variable field, PS3.8 D.1); 0 means
+    unlimited. Each PDU carries one PDV whose fragment length is even (Annex E) and at most
+    ``max_pdu - 6``.
+    """
+    if max_pdu == 0 or max_pdu > (1 << 20):
+        max_pdu = 1 << 20
+    if max_pdu < 14:
+        raise ProtocolError(f"peer max PDU size of {max_pdu} is illegal (must be > 12)", 0, 0)
+    frag = (max_pdu - 6) & ~1
+    flag = 1 if is_command else 0
+    out = bytearray()
+    n = len(payload)
+    pos = 0
+    while True:
+        chunk = payload[pos : pos + frag]
+        pos += len(chunk)
+        last = pos >= n
+        control = flag | (2 if last else 0)
+        out += _HDR.pack(4, 0, len(chunk) + 6)
+        out += _U32BE.pack(len(chunk) + 2)
+        out.append(context_id)
+        out.append(control)
+        out += chunk
+        if last:
+            return bytes(out)
+
+
+class Receiver:
+    """Split a received byte stream into PDUs and reassemble DIMSE messages (PS3.8 §9.3, Annex E).
+
+    :param max_pdu: the maximum P-DATA-TF length we announced (0 = unlimited); a longer P-DATA
+        PDU is refused from its header alone (PS3.8 D.1).
+    :param max_command: cap on a reassembled command set.
+    :param max_dataset: cap on a reassembled data set (before inflation).
+
+    :meth:`feed` appends bytes and returns the events completed by them. Until
+    :meth:`set_contexts` names the accepted presentation contexts, a P-DATA-TF PDU is a protocol
+    error (PS3.8 Sta5 + Evt10 -> AA-8).
+    """
+
+    def __init__(self, max_pdu: int, max_command: int = 65536, max_dataset: int = 64 << 20):
+        self.max_pdu = max_pdu
+        self.max_command = max_command
+        self.max_dataset = max_dataset
+        self._buf = bytearray()
+        self._contexts: frozenset[int] = frozenset()
+        self._reset_message()
+
+    def _reset_message(self) -> None:
+        self._ctx = -1
+        self._cmd_parts: list[bytes] = []
+        self._cmd_len = 0
+        self._command: dict[int, object] | None = None
+        self._ds_parts: list[bytes] = []
+        self._ds_len = 0
+
+    def set_contexts(self, context_ids) -> None:  # type: ignore[no-untyped-def]
+        """Accept P-DATA-TF on these presentation context IDs from now on."""
+        self._contexts = frozenset(context_ids)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a complete PDU."""
+        return len(self._buf)
+
+    @property
+    def in_message(self) -> bool:
+        """True while a DIMSE message is partly received."""
+        return self._ctx >= 0
+
+    def feed(self, data: bytes) -> list[tuple]:  # type: ignore[type-arg]
+        """Append received bytes; return the events they complete, in order."""
+        buf = self._buf
+        buf += data
+        events: list[tuple] = []  # type: ignore[type-arg]
+        pos = 0
+        n = len(buf)
+        try:
+            while n - pos >= 6:
+                ptype, _, length = _HDR.unpack_from(buf, pos)
+                if ptype == 4:
+                    if self.max_pdu and length > self.max_pdu:
+                        raise ProtocolError(
+                            f"DUL Illegal PDU Length {length}. Max expected {self.max_pdu}", 2, 6
+                        )
+                elif 1 <= ptype <= 3:
+                    if length > ASSOCIATE_PDU_LIMIT:
+                        raise ProtocolError(f"A-ASSOCIATE PDU too large ({length} bytes)", 2, 6)
+                elif 5 <= ptype <= 7:
+                    if length != 4:
+                        raise ProtocolError(f"PDU type 0x{ptype:02x} has length {length}, not 4", 2, 6)
+                else:
+                    raise ProtocolError(f"Unrecognized PDU type: 0x{ptype:02x}", 2, 1)
+                if n - pos - 6 < length:
+                    break
+                start = pos + 6
+                pos = start + length
+                if ptype == 4:
+                    self._pdata(memoryview(buf)[start:pos], events)
+                else:
+                    events.append((EV_PDU, ptype, bytes(buf[start:pos])))
+        finally:
+            del buf[:pos]
+        return events
+
+    def _pdata(self, body: memoryview, events: list) -> None:  # type: ignore[type-arg]
+        if not self._contexts:
+            raise ProtocolError("P-DATA-TF PDU received before the association was accepted", 2, 2)
+        n = len(body)
+        if n == 0:
+            raise ProtocolError("P-DATA-TF PDU without any PDV item", 2, 6)
+        pos = 0
+        while pos < n:
+            if n - pos < 6:
+                raise ProtocolError("PDV item header truncated (PDV lengths don't add up)", 2, 6)
+            (plen,) = _U32BE.unpack_from(body, pos)
+            if plen < 2 or plen > n - pos - 4:
+                raise ProtocolError(f"PDV item length {plen} invalid for the PDU", 2, 6)
+            ctx = body[pos + 4]
+            control = body[pos + 5]
+            frag = body[pos + 6 : pos + 4 + plen]
+            pos += 4 + plen
+            if len(frag) & 1:
+                raise ProtocolError(f"odd PDV fragment length {len(frag)}", 2, 6)
+            if ctx not in self._contexts:
+                raise ProtocolError(f"PDV on presentation context {ctx}, which is not accepted", 2, 6)
+            if self._ctx < 0:
+                self._ctx = ctx
+            elif ctx != self._ctx:
+                raise CodecError(
+                    f"presentation context changed from {self._ctx} to {ctx} inside a message"
+                )
+            if control & 1:  # command fragment
+                if self._command is not None:
+                    raise CodecError("command PDV received while the data set was expected")
+                self._cmd_len += len(frag)
+                if self._cmd_len > self.max_command:
+                    raise CodecError(f"command set longer than {self.max_command} bytes")
+                self._cmd_parts.append(bytes(frag))
+                if control & 2:
+                    cmd = decode_command(b"".join(self._cmd_parts))
+                    self._cmd_parts = []
+                    if cmd.get(0x0800, NO_DATASET) == NO_DATASET:
+                        events.append((EV_MESSAGE, ctx, cmd, None))
+                        self._reset_message()
+                    else:
+                        self._command = cmd
+            else:
+                if self._command is None:
+                    raise CodecError("Command PDV Expected: data set PDV before a complete command")
+                self._ds_len += len(frag)
+                if self._ds_len > self.max_dataset:
+                    raise CodecError(f"data set longer than {self.max_dataset} bytes")
+                self._ds_parts.append(bytes(frag))
+                if control & 2:
+                    events.append((EV_MESSAGE, ctx, self._command, b"".join(self._ds_parts)))
+                    self._reset_message()
+
+
+# ---- data set walk (PS3.5 §7.1, §7.5) ---------------------------------------------------------
+def walk_dataset(
+    data: bytes, implicit: bool, little: bool, sq_tags: frozenset[int] | set[int], max_depth: int = 64
+) -> list[tuple[int, int, int, str | None, int, int, int]]:
+    """Tokenise an encoded data set without recursion.
+
+    Returns a flat list of ``(kind, depth, tag, vr, length, start, end)``: ``kind`` is one of
+    :data:`ELEMENT`, :data:`SEQUENCE`, :data:`ITEM`, :data:`ITEM_END`, :data:`ITEM_DELIM`,
+    :data:`SEQUENCE_END`, :data:`SEQUENCE_DELIM`; ``depth`` is the nesting level (0 = top level;
+    a sequence's items and their elements are one deeper); ``vr`` is the explicit VR, or ``None``
+    for implicit VR; ``length`` is the declared length (``0xFFFFFFFF`` = undefined);
+    ``data[start:end]`` is the value (for a sequence or item: its content, delimiters included).
+
+    In implicit VR an element is a sequence when its tag is in ``sq_tags`` or its length is
+    undefined. Raises :class:`CodecError` for any structural fault: truncation, a length beyond
+    its container, an invalid VR, undefined length on a non-sequence, a misplaced or missing
+    delimiter, nesting deeper than ``max_depth`` sequences.
+    """
+    n = len(data)
+    mv = memoryview(data)
+    tag_len = _TAG_LEN_LE if little else _TAG_LEN_BE
+    tag_vr = _TAG_VR_LE if little else _TAG_VR_BE
+    u32 = _U32LE if little else Struct(">L")
+    tokens: list[tuple[int, int, int, str | None, int, int, int]] = []
+    # frames: [is_sequence, limit (end offset, or -1 if undefined length), token index]
+    stack: list[list[int]] = []
+    limit = n  # end of the innermost explicit-length container
+    pos = 0
+    depth = 0
+    while True:
+        in_seq = bool(stack) and stack[-1][0] == 1
+        frame_limit = stack[-1][1] if stack else n
+        if frame_limit >= 0 and pos == frame_limit:
+            if not stack:
+                return tokens
+            kind_end = SEQUENCE_END if in_seq else ITEM_END
+            frame = stack.pop()
+            start_tok = tokens[frame[2]]
+            tokens.append((kind_end, start_tok[1], start_tok[2], None, 0, pos, pos))
+            tokens[frame[2]] = start_tok[:6] + (pos,)
+            if in_seq:
+                depth -= 1
+            limit = _limit(stack, n)
+            continue
+        if limit - pos < 8:
+            raise CodecError(f"data set truncated at offset {pos} (element header)")
+        group, elem, length = tag_len.unpack_from(mv, pos)
+        tag = (group << 16) | elem
+        if in_seq:
+            if tag == ITEM_TAG:
+                pos += 8
+                if length != UNDEFINED and length > limit - pos:
+                    raise CodecError(f"item length {length} at offset {pos - 8} exceeds its container")
+                tokens.append((ITEM, depth, tag, None, length, pos, pos))
+                stack.append([0, -1 if length == UNDEFINED else pos + length, len(tokens) - 1])
+                limit = _limit(stack, n)
+                continue
+            if tag == SEQ_DELIM_TAG and frame_limit < 0:
+                pos += 8
+                frame = stack.pop()
+                start_tok = tokens[frame[2]]
+                tokens.append((SEQUENCE_DELIM, start_tok[1], tag, None, length, pos, pos))
+                tokens[frame[2]] = start_tok[:6] + (pos,)
+                depth -= 1
+                limit = _limit(stack, n)
+                continue
+            raise CodecError(f"expected an item tag in sequence at offset {pos}, found ({group:04x},{elem:04x})")
+        if tag == ITEM_DELIM_TAG and stack and frame_limit < 0:
+            pos += 8
+            frame = stack.pop()
+            start_tok = tokens[frame[2]]
+            tokens.append((ITEM_DELIM, start_tok[1], tag, None, length, pos, pos))
+            tokens[frame[2]] = start_tok[:6] + (pos,)
+            limit = _limit(stack, n)
+            continue
+        if group == 0xFFFE:
+            raise CodecError(f"unexpected delimiter ({group:04x},{elem:04x}) at offset {pos}")
+        vr: str | None
+        if implicit:
+            vr = None
+            hdr = 8
+            is_sq = length == UNDEFINED or tag in sq_tags
+        else:
+            _, _, vrb, short_len = tag_vr.unpack_from(mv, pos)
+            if not (65 <= vrb[0] <= 90 and 65 <= vrb[1] <= 90):
+                raise CodecError(f"invalid VR {bytes(vrb)!r} for ({group:04x},{elem:04x}) at offset {pos}")
+            vr = vrb.decode("ascii")
+            if vrb in _LONG_VRS:
+                if limit - pos < 12:
+                    raise CodecError(f"data set truncated at offset {pos} (element header)")
+                length = u32.unpack_from(mv, pos + 8)[0]
+                hdr = 12
+            else:
+                length = short_len
+                hdr = 8
+            is_sq = vr == "SQ"
+            if vr == "UN" and length == UNDEFINED:
+                raise CodecError(f"undefined-length UN element ({group:04x},{elem:04x}) is not supported")
+        pos += hdr
+        if is_sq:
+            if depth >= max_depth:
+                raise CodecError(f"sequence nesting deeper than {max_depth} levels")
+            if length != UNDEFINED and length > limit - pos:
+                raise CodecError(f"sequence ({group:04x},{elem:04x}) length {length} exceeds its container")
+            tokens.append((SEQUENCE, depth, tag, vr, length, pos, pos))
+            stack.append([1, -1 if length == UNDEFINED else pos + length, len(tokens) - 1])
+            depth += 1
+            limit = _limit(stack, n)
+            continue
+        if length == UNDEFINED:
+            raise CodecError(f"undefined length on non-sequence element ({group:04x},{elem:04x})")
+        if length > limit - pos:
+            raise CodecError(
+                f"element ({group:04x},{elem:04x}) length {length} exceeds the remaining {limit - pos} bytes"
+            )
+        tokens.append((ELEMENT, depth, tag, vr, length, pos, pos + length))
+        pos += length
+
+
+def _limit(stack: list[list[int]], n: int) -> int:
+    for frame in reversed(stack):
+        if frame[1] >= 0:
+            return frame[1]
+    return n
+
+
+# ---- deflate (PS3.5 A.5) ---------------------------------------------------------------------
+def inflate(data: bytes, max_size: int) -> bytes:
+    """Inflate a raw-deflate data set, refusing output larger than ``max_size`` bytes.
+
+    One trailing pad byte (PDV fragments are even-length) is tolerated; any other data after the
+    end of the stream, or a stream that does not end, is a :class:`CodecError`.
+    """
+    d = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        out = d.decompress(data, max_size + 1)
+    except zlib.error as exc:
+        raise CodecError(f"deflated data set is corrupt: {exc}") from None
+    if len(out) > max_size:
+        raise CodecError(f"deflated data set inflates beyond {max_size} bytes")
+    if not d.eof:
+        raise CodecError("deflated data set is truncated")
+    if len(d.unused_data) > 1 or d.unused_data.strip(b"\x00"):
+        raise CodecError(f"{len(d.unused_data)} bytes of junk after the deflated data set")
+    return out
+
+
+def deflate(data: bytes, level: int = 6) -> bytes:
+    """Raw-deflate ``data`` (PS3.5 A.5), padded with one NUL to an even length."""
+    c = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    out = c.compress(data) + c.flush()
+    if len(out) & 1:
+        out += b"\x00"
+    return out
