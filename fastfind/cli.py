@@ -1,0 +1,496 @@
+"""``fastfind``: DCMTK findscu's command line over fastfind's API.
+
+The flow mirrors DCMTK 3.6.7 ``findscu`` (``DcmFindSCU::performQuery``): the same log lines at
+each level, the same cumulative response numbering (finals included) for ``rspNNNN`` names,
+``--cancel`` and ``-Xlo``; the exit codes are ``fastfind.errors``' (DCMTK's where DCMTK's are
+non-zero; ``--dcmtk-exit-codes`` gives DCMTK's 0 for the rest).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+from . import codec, dictionary, errors, extract, logs, netdump
+from . import status as st
+from ._version import __version__
+from .api import FindClient, FindOperation, FindResponse, encode_query
+from .errors import (
+    AssociationRejected,
+    ConnectError,
+    DimseTimeout,
+    FastFindError,
+    NetworkError,
+    OutputError,
+    PeerAborted,
+    ProtocolError,
+    UsageError,
+)
+from .negotiation import ProposedContext
+from .uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, TS_NAMES
+
+log = logs.log
+rsplog = logs.responses
+SEPARATOR = "-" * 27
+
+
+class Interrupted(Exception):
+    """SIGINT/SIGTERM arrived: abort the association, keep only complete files."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _on_signal(signum: int, _frame: Any) -> None:
+    raise Interrupted(signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run fastfind with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    from .cmdline import CommandLineExit, parse_command_line
+
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = parse_command_line(argv)
+    except CommandLineExit as exc:
+        if exc.stdout:
+            sys.stdout.write(exc.stdout)
+            sys.stdout.flush()
+        if exc.stderr:
+            sys.stderr.write(exc.stderr)
+            sys.stderr.flush()
+        return exc.code
+    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return Run(args).run()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        logs.flush()
+
+
+def _responses_level(args: Any) -> bool | None:
+    """DCMTK findscu's rule for the ``dcmtk.dcmnet.responses`` logger."""
+    if args.log_config:
+        return None
+    if args.show_responses is not None:
+        return bool(args.show_responses)
+    if args.extract is not None:
+        return False
+    if not args.log_options_given:
+        return True
+    return None
+
+
+class Run:
+    """One fastfind invocation: association, all query files x repeats, teardown."""
+
+    def __init__(self, args: Any):
+        self.args = args
+        self.exit_code = 0
+        self.received = 0
+        self.written = 0
+        self.failed_numbers: list[int] = []
+        self.status_code = 0
+        self.write_error: OutputError | None = None
+        self.single_xml: Any = None
+        self.single_xml_file: Any = None
+
+    # ---- top level ------------------------------------------------------------------------
+    def run(self) -> int:
+        args = self.args
+        logs.setup(args.log_level, _responses_level(args), args.log_config)
+        for level, message in _dictionary_messages():
+            log.log(logs.LEVELS.get(level, logging.WARNING), message)
+        if args.arguments:
+            quoted = " ".join(f"'{a}'" for a in args.expanded_argv)
+            log.info(f"calling 'fastfind' with {len(args.expanded_argv)} arguments: {quoted}")
+        log.debug(f"$fastfind: fastfind v{__version__} $")
+        if args.tls is not None and getattr(args.tls, "enabled", True):
+            log.fatal("TLS is not supported yet by this version of fastfind")
+            return errors.EXIT_USAGE
+        if args.extract is not None or args.output_directory_given:
+            try:
+                extract.check_output_directory(args.output_directory)
+            except OutputError as exc:
+                log.fatal(str(exc))
+                return errors.EXIT_USAGE
+        try:
+            return self._run_association()
+        except Interrupted as exc:
+            log.error(f"interrupted by {exc}: association aborted")
+            self._summary(force=True)
+            return errors.EXIT_SIGINT if exc.signum == signal.SIGINT else errors.EXIT_SIGTERM
+
+    def _client(self) -> FindClient:
+        a = self.args
+        return FindClient(
+            a.peer,
+            a.port,
+            model=a.model,
+            calling_ae=a.aetitle,
+            called_ae=a.called_aetitle,
+            transfer_syntaxes=a.proposed_ts,
+            max_pdu=a.max_pdu,
+            connect_timeout=a.connect_timeout,
+            socket_timeout=a.socket_timeout if a.socket_timeout and a.socket_timeout > 0 else None,
+            acse_timeout=a.acse_timeout,
+            dimse_timeout=a.dimse_timeout,
+            post_cancel_timeout=a.post_cancel_timeout,
+            deflate_level=a.compression_level if a.compression_level is not None else 6,
+            max_identifier_size=a.max_identifier_size,
+            max_nesting=a.max_nesting,
+        )
+
+    def _run_association(self) -> int:
+        a = self.args
+        client = self._client()
+        contexts = [ProposedContext(1, client.abstract_syntax, client.transfer_syntaxes)]
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                netdump.association_request(
+                    a.aetitle, a.called_aetitle, contexts, a.max_pdu, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+                )
+            )
+        log.info("Requesting Association")
+        try:
+            client.open()
+        except AssociationRejected as exc:
+            log.error("Association Rejected:\n" + str(exc))
+            return errors.EXIT_NO_ASSOCIATION
+        except ConnectError as exc:
+            code = "0006:0320" if "unknown host" in str(exc) else "0006:031c"
+            log.error(f"Association Request Failed: {code} {exc}")
+            return errors.EXIT_NO_ASSOCIATION
+        except NetworkError as exc:
+            log.error(f"Association Request Failed: {exc}" if "Association" not in str(exc) else str(exc))
+            return errors.EXIT_NO_ASSOCIATION
+        except ProtocolError as exc:
+            log.error(f"Association Request Failed: {exc}")
+            return errors.EXIT_NO_ASSOCIATION
+        assoc = client.association
+        assert assoc is not None and assoc.accepted is not None
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(netdump.association_accept(a.aetitle, a.called_aetitle, contexts, assoc.accepted, a.max_pdu))
+        log.info(f"Association Accepted (Max Send PDV: {assoc.max_send_pdv})")
+        failure: BaseException | None = None
+        try:
+            if a.extract == "xml-single":
+                self._open_single_xml()
+            files: list[str | None] = list(a.files) or [None]
+            for fname in files:
+                self._query_file(client, fname)
+        except (Interrupted, KeyboardInterrupt):
+            client.abort()
+            raise
+        except FastFindError as exc:
+            failure = exc
+        finally:
+            self._close_single_xml()
+        return self._teardown(client, failure)
+
+    # ---- one query file --------------------------------------------------------------------
+    def _query_file(self, client: FindClient, fname: str | None) -> None:
+        from . import query as query_mod
+
+        a = self.args
+        try:
+            ds = query_mod.build_query(fname, list(a.keys)) if fname is None else _load(fname, a)
+            if fname is not None:
+                query_mod.apply_keys(ds, list(a.keys))
+        except UsageError as exc:
+            self._log_query_error(fname, exc)
+            raise
+        cid, ts = client.context_for()
+        identifier = encode_query(ds, ts, client.deflate_level)
+        for _ in range(a.repeat):
+            self._one_find(client, cid, ts, identifier, fname, ds)
+
+    def _log_query_error(self, fname: str | None, exc: UsageError) -> None:
+        text = str(exc)
+        path = getattr(exc, "path_text", None)
+        if path is not None:
+            log.error(f"Bad override key/path: {path}")
+        elif fname is not None and not text.startswith("Bad DICOM file"):
+            log.error(f"Bad DICOM file: {fname}: {text}")
+        else:
+            log.error(text)
+
+    def _one_find(
+        self, client: FindClient, cid: int, ts: codec.TransferSyntax, identifier: bytes, fname: str | None, ds: Any
+    ) -> None:
+        a = self.args
+        assoc = client.association
+        assert assoc is not None
+        msg_id = assoc.next_message_id
+        if log.isEnabledFor(logging.DEBUG):
+            log.info("Sending Find Request")
+            cmd = {0x0100: 0x0020, 0x0110: msg_id, 0x0002: client.abstract_syntax, 0x0700: 0}
+            log.debug(netdump.dimse_message("OUTGOING", cmd, cid, True))
+        else:
+            log.info(f"Sending Find Request (MsgID {msg_id})")
+        if log.isEnabledFor(logging.INFO):
+            log.info("Request Identifiers:\n" + _dump_block(identifier, ts))
+        try:
+            op = client.send_request(cid, ts, identifier)
+            for rsp in op:
+                self.received += 1
+                for w in op.warnings:
+                    log.warning(f"DIMSE Warning: ({a.aetitle},{a.called_aetitle}): findUser: {w}")
+                op.warnings.clear()
+                if rsp.is_pending:
+                    self._on_pending(op, rsp)
+                else:
+                    self._on_final(op, rsp)
+        except FastFindError as exc:
+            if fname:
+                log.error(f"Find Failed, file: {fname}:")
+            else:
+                log.error("Find Failed, query keys:\n" + _dump_file_block(identifier, ts))
+            log.error(_condition_text(exc))
+            raise
+
+    def _on_pending(self, op: FindOperation, rsp: FindResponse) -> None:
+        a = self.args
+        n = rsp.number
+        if log.isEnabledFor(logging.DEBUG):
+            log.info(f"Received Find Response {n}")
+            log.debug(netdump.dimse_message("INCOMING", rsp.command, op.context_id, rsp.identifier is not None))
+            if rsplog.isEnabledFor(logging.INFO):
+                log.debug("Response Identifiers:\n" + _dump_response(rsp))
+        elif rsplog.isEnabledFor(logging.INFO):
+            rsplog.info(SEPARATOR)
+            rsplog.info(f"Find Response: {n} ({rsp.status_text})")
+            rsplog.info(_dump_response(rsp))
+        else:
+            log.info(f"Received Find Response {n} ({rsp.status_text})")
+        if a.extract is not None and rsp.identifier is not None and self.write_error is None:
+            if a.limit_output is not None and n > a.limit_output:
+                if n == a.limit_output + 1:
+                    log.info(
+                        "Maximum number of responses already written to file ... "
+                        "not writing this and all following responses to file"
+                    )
+                else:
+                    log.debug("Maximum number of responses already written to file ... not writing this response to file")
+            else:
+                try:
+                    self._extract(rsp)
+                except OutputError as exc:
+                    self.write_error = exc
+                    self.failed_numbers.append(n)
+                    log.error(str(exc))
+                    log.error(f"cannot write response {n}: cancelling the query")
+                    op.cancel()
+        elif self.write_error is not None and rsp.identifier is not None:
+            self.failed_numbers.append(n)
+        if a.cancel is not None and a.cancel == n:
+            log.info(f"Sending Cancel Request (MsgID {op.message_id}, PresID {op.context_id})")
+            op.cancel()
+
+    def _on_final(self, op: FindOperation, rsp: FindResponse) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.info("Received Final Find Response")
+            log.debug(netdump.dimse_message("INCOMING", rsp.command, op.context_id, False))
+        else:
+            log.info(f"Received Final Find Response ({rsp.status_text})")
+        cat = rsp.category
+        if cat == st.SUCCESS or (cat == st.CANCEL and op.cancelled):
+            return
+        code = errors.EXIT_WARNING_STATUS if cat in (st.CANCEL, st.WARNING) else errors.EXIT_FAILURE_STATUS
+        self.status_code = max(self.status_code, code)
+        comment = f": {rsp.error_comment}" if rsp.error_comment else ""
+        self._final_reason = f"C-FIND final status 0x{rsp.status:04x} ({rsp.status_text}){comment}"
+
+    # ---- extraction ------------------------------------------------------------------------
+    def _extract(self, rsp: FindResponse) -> None:
+        a = self.args
+        n = rsp.number
+        if a.extract == "dcm":
+            name = f"rsp{n:04d}.dcm"
+            path = os.path.join(a.output_directory, name) if a.output_directory else name
+            log.info(f"Writing response dataset to file: {_display_path(a.output_directory, name)}")
+            sop_class = _uid_value(rsp.top_level_value(0x00080016))
+            sop_instance = _uid_value(rsp.top_level_value(0x00080018))
+            from .uids import new_uid
+
+            meta = extract.file_meta(sop_class, sop_instance or new_uid(), rsp.transfer_syntax.uid)
+            assert rsp.identifier is not None
+            _, existed = extract.write_atomic(
+                a.output_directory, name, [meta, rsp.identifier], sync=a.sync, no_clobber=a.no_clobber
+            )
+            if existed:
+                log.warning(f"replaced existing file {path}")
+            self.written += 1
+        elif a.extract == "xml":
+            from . import xmlout
+
+            name = f"rsp{n:04d}.xml"
+            log.info(f"Writing response dataset to file: {_display_path(a.output_directory, name)}")
+            assert rsp.identifier is not None
+            data, warnings = xmlout.response_xml(rsp.identifier, rsp.transfer_syntax)
+            for w in warnings:
+                log.warning(w)
+            extract.write_atomic(a.output_directory, name, [data], sync=a.sync, no_clobber=a.no_clobber)
+            self.written += 1
+        elif a.extract == "xml-single" and self.single_xml is not None:
+            log.debug("Writing response dataset to XML file")
+            assert rsp.identifier is not None
+            for w in self.single_xml.add(rsp.identifier, rsp.transfer_syntax):
+                log.warning(w)
+            self.written += 1
+
+    def _open_single_xml(self) -> None:
+        from . import xmlout
+
+        a = self.args
+        fname = a.extract_xml_single_file or ""
+        path = fname if os.path.isabs(fname) else os.path.join(a.output_directory, fname)
+        log.info(f"Writing all response datasets to file: {_display_path(a.output_directory, fname) if not os.path.isabs(fname) else fname}")
+        try:
+            self.single_xml_file = open(path, "wb")  # noqa: SIM115 - closed in _close_single_xml
+        except OSError as exc:
+            log.error(f"Writing file: {path}: {exc.strerror}")
+            self.write_error = OutputError(f"Writing file: {path}: {exc.strerror}")
+            return
+        self.single_xml = xmlout.SingleXmlWriter(self.single_xml_file)
+
+    def _close_single_xml(self) -> None:
+        if self.single_xml is not None:
+            try:
+                self.single_xml.close()
+                self.single_xml_file.close()
+            except OSError as exc:
+                self.write_error = OutputError(f"Writing file: {exc.strerror}")
+                log.error(str(self.write_error))
+            self.single_xml = None
+
+    # ---- teardown and exit code ------------------------------------------------------------
+    def _teardown(self, client: FindClient, failure: BaseException | None) -> int:
+        a = self.args
+        assoc = client.association
+        assert assoc is not None
+        code = 0
+        reason = ""
+        if failure is None:
+            try:
+                if a.abort:
+                    log.info("Aborting Association")
+                    client.abort()
+                else:
+                    log.info("Releasing Association")
+                    client.release()
+            except FastFindError as exc:
+                log.error(f"Association Release Failed: {_condition_text(exc)}")
+                code, reason = errors.EXIT_PROTOCOL, str(exc)
+        elif isinstance(failure, PeerAborted) and assoc.peer_released:
+            log.error("Protocol Error: Peer requested release (Aborting)")
+            log.info("Aborting Association")
+            client.abort()
+            code, reason = errors.EXIT_PROTOCOL, "peer requested release before the final response"
+        elif isinstance(failure, PeerAborted):
+            log.info("Peer Aborted Association")
+            code, reason = errors.EXIT_PROTOCOL, str(failure)
+        else:
+            log.error(f"Find SCU Failed: {_condition_text(failure)}")
+            log.info("Aborting Association")
+            client.abort()
+            code = failure.exit_code if isinstance(failure, FastFindError) else errors.EXIT_PROTOCOL
+            reason = str(failure)
+        if self.write_error is not None:
+            code, reason = errors.EXIT_WRITE, str(self.write_error)
+        if not code and self.status_code:
+            code, reason = self.status_code, getattr(self, "_final_reason", "")
+        if a.sync and a.extract is not None and not code:
+            try:
+                extract.sync_directory(a.output_directory)
+            except OutputError as exc:
+                code, reason = errors.EXIT_WRITE, str(exc)
+        if code and a.dcmtk_exit_codes and code not in (errors.EXIT_USAGE, errors.EXIT_NO_ASSOCIATION):
+            code = 0
+        if code:
+            self._summary()
+            log.error(f"fastfind: exit code {code}: {reason}")
+        return code
+
+    def _summary(self, force: bool = False) -> None:
+        if self.args.extract is None and not force:
+            return
+        failed = ",".join(str(n) for n in self.failed_numbers[:20])
+        more = "..." if len(self.failed_numbers) > 20 else ""
+        log.error(f"received={self.received} written={self.written} failed=[{failed}{more}]")
+
+
+# ---- helpers -------------------------------------------------------------------------------
+def _dictionary_messages() -> list[tuple[str, str]]:
+    out = dictionary.load_from_environment()
+    return [m if isinstance(m, tuple) else ("warn", str(m)) for m in out]
+
+
+def _load(fname: str, args: Any) -> Any:
+    from . import query as query_mod
+
+    try:
+        return query_mod.load_query_file(fname, data_correction=args.data_correction)
+    except TypeError:
+        return query_mod.load_query_file(fname)
+
+
+def _display_path(directory: str, name: str) -> str:
+    if not directory:
+        return name
+    return directory + name if directory.endswith("/") else f"{directory}/{name}"
+
+
+def _uid_value(raw: bytes | None) -> str | None:
+    if not raw:
+        return None
+    text = raw.rstrip(b"\x00 ").decode("ascii", "replace")
+    return text or None
+
+
+def _dump_lines(data: bytes, ts: codec.TransferSyntax) -> list[str]:
+    from . import dump
+
+    return dump.dump_identifier(data, ts)
+
+
+def _dump_block(data: bytes, ts: codec.TransferSyntax) -> str:
+    """DcmObject::PrintHelper output: a blank line, the dump, a blank line."""
+    return "\n" + "\n".join(_dump_lines(data, ts)) + "\n"
+
+
+def _dump_response(rsp: FindResponse) -> str:
+    from . import dump
+
+    if rsp.identifier is None:
+        return "\n# Dicom-Data-Set\n# Used TransferSyntax: Unknown Transfer Syntax\n"
+    lines = dump.format_dataset(rsp.plain, rsp.tokens, rsp.transfer_syntax)
+    return "\n" + "\n".join(lines) + "\n"
+
+
+def _dump_file_block(identifier: bytes, ts: codec.TransferSyntax) -> str:
+    from . import dump
+
+    try:
+        plain = codec.plain_bytes(identifier, ts)
+        lines = dump.format_file(b"", plain, ts)
+    except Exception:
+        lines = _dump_lines(identifier, ts)
+    return "\n" + "\n".join(lines) + "\n"
+
+
+def _condition_text(exc: BaseException) -> str:
+    if isinstance(exc, PeerAborted):
+        return f"0006:0317 {exc}"
+    if isinstance(exc, DimseTimeout):
+        return f"0006:0207 {exc}"
+    cond = getattr(exc, "dcmtk_condition", None)
+    return f"{cond} {exc}" if cond else str(exc)
+
+
+__all__ = ["main", "TS_NAMES"]

@@ -1,0 +1,206 @@
+"""Association negotiation: the ONLY module that touches pynetdicom (PS3.8 §9.3.2-§9.3.4, PS3.7 D.3).
+
+pynetdicom's PDU classes encode the A-ASSOCIATE-RQ and decode the A-ASSOCIATE-AC, and
+``pynetdicom.presentation.negotiate_as_requestor`` settles the presentation contexts. Nothing of
+pynetdicom's ``AE``/``Association`` reactor is used. ``tests/test_pynetdicom_contract.py`` pins
+every pynetdicom name relied on here.
+
+Before pynetdicom sees an A-ASSOCIATE-AC, :func:`check_ac_structure` walks its items with
+explicit bounds so that a lying item length is a :class:`ProtocolError`, never an exception from
+deep inside a third-party decoder.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
+from pynetdicom.pdu_primitives import (
+    A_ASSOCIATE,
+    ImplementationClassUIDNotification,
+    ImplementationVersionNameNotification,
+    MaximumLengthNotification,
+)
+from pynetdicom.presentation import PresentationContext, negotiate_as_requestor
+
+from .errors import ProtocolError
+
+APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"
+
+#: PS3.8 Table 9-18 result values of a presentation context.
+CONTEXT_RESULTS = {
+    0: "acceptance",
+    1: "user-rejection",
+    2: "no-reason (provider rejection)",
+    3: "abstract-syntax-not-supported (provider rejection)",
+    4: "transfer-syntaxes-not-supported (provider rejection)",
+}
+
+
+@dataclass
+class ProposedContext:
+    """One presentation context of the A-ASSOCIATE-RQ."""
+
+    context_id: int
+    abstract_syntax: str
+    transfer_syntaxes: list[str]
+
+
+@dataclass
+class AcceptedAssociation:
+    """What the A-ASSOCIATE-AC settled."""
+
+    max_pdu: int  #: the peer's maximum P-DATA-TF length (0 = unlimited)
+    accepted: dict[int, tuple[str, str]]  #: context id -> (abstract syntax, transfer syntax)
+    results: dict[int, int] = field(default_factory=dict)  #: context id -> result code
+    implementation_class_uid: str = ""
+    implementation_version_name: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def encode_associate_rq(
+    calling_ae: str,
+    called_ae: str,
+    contexts: list[ProposedContext],
+    max_pdu: int,
+    implementation_class_uid: str,
+    implementation_version_name: str,
+) -> bytes:
+    """Encode the A-ASSOCIATE-RQ PDU (PS3.8 §9.3.2) with pynetdicom's PDU classes."""
+    prim = A_ASSOCIATE()
+    prim.application_context_name = APPLICATION_CONTEXT
+    prim.calling_ae_title = calling_ae
+    prim.called_ae_title = called_ae
+    for ctx in contexts:
+        pc = PresentationContext()
+        pc.context_id = ctx.context_id
+        pc.abstract_syntax = ctx.abstract_syntax
+        pc.transfer_syntax = list(ctx.transfer_syntaxes)
+        prim.presentation_context_definition_list.append(pc)
+    ml = MaximumLengthNotification()
+    ml.maximum_length_received = max_pdu
+    ic = ImplementationClassUIDNotification()
+    ic.implementation_class_uid = implementation_class_uid
+    iv = ImplementationVersionNameNotification()
+    iv.implementation_version_name = implementation_version_name
+    prim.user_information = [ml, ic, iv]
+    pdu = A_ASSOCIATE_RQ()
+    pdu.from_primitive(prim)
+    return bytes(pdu.encode())
+
+
+def check_ac_structure(body: bytes) -> None:
+    """Validate the item structure of an A-ASSOCIATE-AC body (PS3.8 §9.3.3) with explicit bounds."""
+    n = len(body)
+    if n < 68:
+        raise ProtocolError(f"A-ASSOCIATE-AC too short ({n} bytes)", 2, 6)
+    (version,) = struct.unpack_from(">H", body, 0)
+    if not version & 1:
+        raise ProtocolError(f"A-ASSOCIATE-AC protocol version 0x{version:04x} not supported", 2, 6)
+    pos = 68
+    seen_app = seen_user = False
+    while pos < n:
+        if n - pos < 4:
+            raise ProtocolError("A-ASSOCIATE-AC item header truncated", 2, 6)
+        itype, _, ilen = struct.unpack_from(">BBH", body, pos)
+        start, end = pos + 4, pos + 4 + ilen
+        if end > n:
+            raise ProtocolError(f"A-ASSOCIATE-AC item 0x{itype:02x} length {ilen} overruns the PDU", 2, 6)
+        if itype == 0x10:
+            seen_app = True
+            if ilen == 0 or ilen > 64:
+                raise ProtocolError(f"application context name of length {ilen}", 2, 6)
+        elif itype == 0x21:
+            if ilen < 4:
+                raise ProtocolError(f"presentation context item of length {ilen}", 2, 6)
+            _check_subitems(body, start + 4, end, "presentation context")
+        elif itype == 0x50:
+            seen_user = True
+            _check_subitems(body, start, end, "user information")
+        pos = end
+    if not seen_app:
+        raise ProtocolError("A-ASSOCIATE-AC without an application context item", 2, 6)
+    if not seen_user:
+        # PS3.8 D.1: tolerated; the maximum length is then unknown (treated as unlimited).
+        pass
+
+
+def _check_subitems(body: bytes, pos: int, end: int, what: str) -> None:
+    while pos < end:
+        if end - pos < 4:
+            raise ProtocolError(f"{what} sub-item header truncated", 2, 6)
+        stype, _, slen = struct.unpack_from(">BBH", body, pos)
+        if pos + 4 + slen > end:
+            raise ProtocolError(f"{what} sub-item 0x{stype:02x} length {slen} overruns its item", 2, 6)
+        if stype in (0x40, 0x52) and slen > 64:
+            raise ProtocolError(f"{what} UID of length {slen} (more than 64)", 2, 6)
+        pos += 4 + slen
+
+
+def decode_associate_ac(body: bytes, proposed: list[ProposedContext]) -> AcceptedAssociation:
+    """Decode an A-ASSOCIATE-AC body and settle the presentation contexts (PS3.8 §9.3.3).
+
+    A context accepted with a transfer syntax we did not propose for it is treated as rejected
+    (``hostile-scp.md`` row 19); duplicate answers for one of our IDs are a protocol error.
+    """
+    check_ac_structure(body)
+    pdu = A_ASSOCIATE_AC()
+    try:
+        pdu.decode(struct.pack(">BBL", 2, 0, len(body)) + body)
+        prim = pdu.to_primitive()
+    except Exception as exc:  # pynetdicom's decoder raises assorted types on bad input
+        raise ProtocolError(f"invalid A-ASSOCIATE-AC: {exc}", 2, 6) from None
+    warnings: list[str] = []
+    by_id = {c.context_id: c for c in proposed}
+    ac_contexts: list[PresentationContext] = []
+    seen: set[int] = set()
+    for pc in prim.presentation_context_definition_results_list:
+        cid = pc.context_id
+        if cid not in by_id:
+            warnings.append(f"A-ASSOCIATE-AC answers presentation context {cid}, which was not proposed")
+            continue
+        if cid in seen:
+            raise ProtocolError(f"A-ASSOCIATE-AC answers presentation context {cid} twice", 2, 6)
+        seen.add(cid)
+        ac_contexts.append(pc)
+    rq_contexts = []
+    for c in proposed:
+        pc = PresentationContext()
+        pc.context_id = c.context_id
+        pc.abstract_syntax = c.abstract_syntax
+        pc.transfer_syntax = list(c.transfer_syntaxes)
+        rq_contexts.append(pc)
+    try:
+        settled = negotiate_as_requestor(rq_contexts, ac_contexts)
+    except Exception as exc:
+        raise ProtocolError(f"invalid presentation context answer: {exc}", 2, 6) from None
+    accepted: dict[int, tuple[str, str]] = {}
+    results: dict[int, int] = {}
+    for pc in settled:
+        cid = pc.context_id
+        result = pc.result if pc.result is not None else 2
+        results[cid] = result
+        if result != 0:
+            continue
+        ts = str(pc.transfer_syntax[0]) if pc.transfer_syntax else ""
+        if ts not in by_id[cid].transfer_syntaxes:
+            warnings.append(
+                f"presentation context {cid} accepted with transfer syntax {ts or '(none)'}, "
+                "which was not proposed: treated as rejected"
+            )
+            results[cid] = 4
+            continue
+        accepted[cid] = (by_id[cid].abstract_syntax, ts)
+    max_pdu = 0
+    impl_uid = impl_version = ""
+    for item in prim.user_information or []:
+        if isinstance(item, MaximumLengthNotification):
+            max_pdu = int(item.maximum_length_received or 0)
+        elif isinstance(item, ImplementationClassUIDNotification):
+            impl_uid = str(item.implementation_class_uid or "")
+        elif isinstance(item, ImplementationVersionNameNotification):
+            impl_version = str(item.implementation_version_name or "")
+    if not any(isinstance(i, MaximumLengthNotification) for i in prim.user_information or []):
+        warnings.append("A-ASSOCIATE-AC has no maximum length: sending without a limit")
+    return AcceptedAssociation(max_pdu, accepted, results, impl_uid, impl_version, warnings)
