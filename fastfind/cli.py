@@ -74,16 +74,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _responses_level(args: Any) -> bool | None:
-    """DCMTK findscu's rule for the ``dcmtk.dcmnet.responses`` logger."""
-    if args.log_config:
-        return None
-    if args.show_responses is not None:
-        return bool(args.show_responses)
-    if args.extract is not None:
-        return False
-    if not args.log_options_given:
-        return True
-    return None
+    """DCMTK findscu's rule for the ``dcmtk.dcmnet.responses`` logger (see ParsedArgs)."""
+    return {"info": True, "off": False}.get(args.responses_log_level)
 
 
 class Run:
@@ -99,6 +91,8 @@ class Run:
         self.write_error: OutputError | None = None
         self.single_xml: Any = None
         self.single_xml_file: Any = None
+        self.tables: list[tuple[Any, Any, str, str]] = []  # (writer, file, tmp path, final path)
+        self.first_query: Any = None
 
     # ---- top level ------------------------------------------------------------------------
     def run(self) -> int:
@@ -107,13 +101,13 @@ class Run:
         for level, message in _dictionary_messages():
             log.log(logs.LEVELS.get(level, logging.WARNING), message)
         if args.arguments:
-            quoted = " ".join(f"'{a}'" for a in args.expanded_argv)
-            log.info(f"calling 'fastfind' with {len(args.expanded_argv)} arguments: {quoted}")
+            shown = "".join(f"'{a}' " for a in args.expanded_argv if a)
+            log.info(f"calling 'fastfind' with {len(args.expanded_argv)} arguments: {shown}\n")
         log.debug(f"$fastfind: fastfind v{__version__} $")
         if args.tls is not None and getattr(args.tls, "enabled", True):
             log.fatal("TLS is not supported yet by this version of fastfind")
             return errors.EXIT_USAGE
-        if args.extract is not None or args.output_directory_given:
+        if args.extract is not None:
             try:
                 extract.check_output_directory(args.output_directory)
             except OutputError as exc:
@@ -181,6 +175,7 @@ class Run:
         try:
             if a.extract == "xml-single":
                 self._open_single_xml()
+            self._open_tables()
             files: list[str | None] = list(a.files) or [None]
             for fname in files:
                 self._query_file(client, fname)
@@ -191,6 +186,7 @@ class Run:
             failure = exc
         finally:
             self._close_single_xml()
+            self._close_tables()
         return self._teardown(client, failure)
 
     # ---- one query file --------------------------------------------------------------------
@@ -205,6 +201,8 @@ class Run:
         except UsageError as exc:
             self._log_query_error(fname, exc)
             raise
+        if self.first_query is None:
+            self.first_query = ds
         cid, ts = client.context_for()
         identifier = encode_query(ds, ts, client.deflate_level)
         for _ in range(a.repeat):
@@ -234,7 +232,7 @@ class Run:
         else:
             log.info(f"Sending Find Request (MsgID {msg_id})")
         if log.isEnabledFor(logging.INFO):
-            log.info("Request Identifiers:\n" + _dump_block(identifier, ts))
+            log.info("Request Identifiers:\n" + _request_block(ds))
         try:
             op = client.send_request(cid, ts, identifier)
             for rsp in op:
@@ -288,6 +286,8 @@ class Run:
                     op.cancel()
         elif self.write_error is not None and rsp.identifier is not None:
             self.failed_numbers.append(n)
+        if self.tables and rsp.identifier is not None and self.write_error is None:
+            self._add_tables(rsp)
         if a.cancel is not None and a.cancel == n:
             log.info(f"Sending Cancel Request (MsgID {op.message_id}, PresID {op.context_id})")
             op.cancel()
@@ -332,16 +332,14 @@ class Run:
             name = f"rsp{n:04d}.xml"
             log.info(f"Writing response dataset to file: {_display_path(a.output_directory, name)}")
             assert rsp.identifier is not None
-            data, warnings = xmlout.response_xml(rsp.identifier, rsp.transfer_syntax)
-            for w in warnings:
-                log.warning(w)
+            data, messages = xmlout.response_xml(rsp.identifier, rsp.transfer_syntax)
+            _log_prefixed(messages)
             extract.write_atomic(a.output_directory, name, [data], sync=a.sync, no_clobber=a.no_clobber)
             self.written += 1
         elif a.extract == "xml-single" and self.single_xml is not None:
             log.debug("Writing response dataset to XML file")
             assert rsp.identifier is not None
-            for w in self.single_xml.add(rsp.identifier, rsp.transfer_syntax):
-                log.warning(w)
+            _log_prefixed(self.single_xml.add(rsp.identifier, rsp.transfer_syntax))
             self.written += 1
 
     def _open_single_xml(self) -> None:
@@ -368,6 +366,67 @@ class Run:
                 self.write_error = OutputError(f"Writing file: {exc.strerror}")
                 log.error(str(self.write_error))
             self.single_xml = None
+
+    def _open_tables(self) -> None:
+        """Open the --extract-json/--extract-ndjson/--extract-csv outputs (renamed into place at the end)."""
+        import tempfile
+
+        a = self.args
+        for kind, path in (("json", a.extract_json), ("ndjson", a.extract_ndjson), ("csv", a.extract_csv)):
+            if not path:
+                continue
+            directory = os.path.dirname(os.path.abspath(path))
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".fastfind.", suffix=".part", dir=directory)
+                fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+            except OSError as exc:
+                raise OutputError(f"Writing file: {path}: {exc.strerror or exc}") from None
+            self.tables.append((kind, fh, tmp, path))
+
+    def _add_tables(self, rsp: FindResponse) -> None:
+        from .csvout import CsvWriter, default_fields
+        from .jsonout import JsonWriter
+
+        ds = rsp.dataset
+        for i, (kind, fh, tmp, path) in enumerate(self.tables):
+            try:
+                if isinstance(kind, str):
+                    if kind == "csv":
+                        fields = list(self.args.csv_fields or []) or default_fields(self.first_query)
+                        writer: Any = CsvWriter(fh, fields)
+                    else:
+                        writer = JsonWriter(fh, ndjson=kind == "ndjson")
+                    self.tables[i] = (writer, fh, tmp, path)
+                    kind = writer
+                kind.add(ds)
+            except OSError as exc:
+                self.write_error = OutputError(f"Writing file: {path}: {exc.strerror or exc}")
+                log.error(str(self.write_error))
+
+    def _close_tables(self) -> None:
+        from .csvout import CsvWriter, default_fields
+        from .jsonout import JsonWriter
+
+        for kind, fh, tmp, path in self.tables:
+            try:
+                if isinstance(kind, str):  # no response at all: still write a valid empty file
+                    if kind == "csv":
+                        CsvWriter(fh, list(self.args.csv_fields or []) or default_fields(self.first_query))
+                    else:
+                        kind = JsonWriter(fh, ndjson=kind == "ndjson")
+                if not isinstance(kind, str):
+                    kind.close()
+                fh.close()
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, path)
+            except OSError as exc:
+                self.write_error = OutputError(f"Writing file: {path}: {exc.strerror or exc}")
+                log.error(str(self.write_error))
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+        self.tables = []
 
     # ---- teardown and exit code ------------------------------------------------------------
     def _teardown(self, client: FindClient, failure: BaseException | None) -> int:
@@ -431,6 +490,16 @@ def _dictionary_messages() -> list[tuple[str, str]]:
     return [m if isinstance(m, tuple) else ("warn", str(m)) for m in out]
 
 
+_PREFIX_LEVELS = {"F": logs.FATAL, "E": logging.ERROR, "W": logging.WARNING, "I": logging.INFO, "D": logging.DEBUG}
+
+
+def _log_prefixed(lines: list[str]) -> None:
+    """Log lines that already carry DCMTK's ``X: `` level prefix."""
+    for line in lines:
+        level = _PREFIX_LEVELS.get(line[:1], logging.WARNING) if line[1:3] == ": " else logging.WARNING
+        log.log(level, line[3:] if line[1:3] == ": " else line)
+
+
 def _load(fname: str, args: Any) -> Any:
     from . import query as query_mod
 
@@ -457,6 +526,13 @@ def _dump_lines(data: bytes, ts: codec.TransferSyntax) -> list[str]:
     from . import dump
 
     return dump.dump_identifier(data, ts)
+
+
+def _request_block(ds: Any) -> str:
+    """The request dump as DCMTK prints it from memory (explicit VR LE, unpadded -k values)."""
+    from . import dump
+
+    return "\n" + "\n".join(dump.request_lines(ds)) + "\n"
 
 
 def _dump_block(data: bytes, ts: codec.TransferSyntax) -> str:

@@ -24,6 +24,7 @@ LEVELS = {
     "info": logging.INFO,
     "debug": logging.DEBUG,
     "trace": TRACE,
+    "off": OFF,
 }
 _LETTER = {TRACE: "T", logging.DEBUG: "D", logging.INFO: "I", logging.WARNING: "W", logging.ERROR: "E", FATAL: "F"}
 

@@ -1,0 +1,109 @@
+"""Responses as CSV: one row per match, one column per requested field (RFC 4180).
+
+A field is a dictionary name, a tag (``(gggg,eeee)`` / ``gggg,eeee`` / ``ggggeeee``) or a sequence
+path as in ``-k`` (``ScheduledProcedureStepSequence[0].Modality``). Multiple values are joined
+with ``\\`` as in DICOM; a missing element gives an empty cell. Text is decoded with the
+response's SpecificCharacterSet (display only).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from typing import IO, Any
+
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+
+from . import dictionary
+from .errors import UsageError
+
+_STEP = re.compile(r"^(?P<name>\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)|[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}|[0-9A-Fa-f]{8}|[A-Za-z][A-Za-z0-9_]*)(?:\[(?P<item>\d+)\])?$")
+
+
+def parse_field(field: str) -> list[tuple[int, int | None]]:
+    """Split ``Seq[0].Elem`` into ``[(tag, item index or None), ...]``."""
+    steps: list[tuple[int, int | None]] = []
+    for part in field.split("."):
+        m = _STEP.match(part.strip())
+        if not m:
+            raise UsageError(f"invalid CSV field: {field}")
+        name = m.group("name")
+        tag = _tag(name)
+        if tag is None:
+            raise UsageError(f"unknown dictionary name in CSV field: {name}")
+        item = m.group("item")
+        steps.append((tag, int(item) if item is not None else None))
+    return steps
+
+
+def _tag(name: str) -> int | None:
+    text = name.strip("()").replace(",", "")
+    if len(text) == 8 and all(c in "0123456789abcdefABCDEF" for c in text) and not name.isalpha():
+        return int(text, 16)
+    return dictionary.tag_for_name(name)
+
+
+def cell(ds: Dataset, steps: list[tuple[int, int | None]]) -> str:
+    """The text of one field in ``ds`` ('' when absent)."""
+    current: Any = ds
+    for i, (tag, item) in enumerate(steps):
+        if not isinstance(current, Dataset) or tag not in current:
+            return ""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = current[tag].value
+        last = i == len(steps) - 1
+        if isinstance(value, Sequence):
+            if last and item is None:
+                return str(len(value))
+            index = item or 0
+            if index >= len(value):
+                return ""
+            current = value[index]
+            if last:
+                return ""
+            continue
+        if not last:
+            return ""
+        return _text(value)
+    return ""
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, MultiValue)):
+        return "\\".join(_text(v) for v in value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+class CsvWriter:
+    """Write a header row of ``fields`` and then one row per response data set."""
+
+    def __init__(self, fileobj: IO[str], fields: list[str]):
+        self.fields = fields
+        self.steps = [parse_field(f) for f in fields]
+        self.writer = csv.writer(fileobj, lineterminator="\r\n")
+        self.fileobj = fileobj
+        self.writer.writerow(fields)
+
+    def add(self, ds: Dataset) -> None:
+        self.writer.writerow([cell(ds, s) for s in self.steps])
+
+    def close(self) -> None:
+        self.fileobj.flush()
+
+
+def default_fields(query: Dataset) -> list[str]:
+    """The query's top-level return keys (dictionary names), in tag order."""
+    out = []
+    for elem in query:
+        entry = dictionary.entry(int(elem.tag))
+        if entry is not None and elem.VR != "SQ":
+            out.append(entry[2])
+    return out

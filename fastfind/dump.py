@@ -1,0 +1,1063 @@
+"""Text dump of a data set, line for line as DCMTK 3.6.7 prints it (``DcmObject::print``, flags 0).
+
+findscu logs every request/response identifier this way; ``dcmdump +L -dc`` prints the same
+text for a file. Facts reproduced here (each checked against ``dcmdump``):
+
+* Elements of a data set or item are printed in ascending tag order; a repeated tag keeps its
+  first occurrence (DCMTK ignores the second one). Items keep their order.
+* ``(gggg,eeee) VR value`` with lowercase hex tags; the value field is padded to 40 columns
+  (counted in bytes), then `` # `` + length right-aligned in 3 (``u/l`` if undefined) + ``,`` +
+  VM right-aligned in 2 + the dictionary name (``Unknown Tag & Data`` when unknown).
+* Sequences and items are announced with ``(Sequence with explicit length #=N)`` etc. and closed
+  with the delimiters DCMTK prints: the real ones as read (``(ItemDelimitationItem)``), synthetic
+  ones ``... for re-encoding`` / ``... for re-encod.`` after explicit-length containers.
+* Implicit VR: VR from the dictionary, DCMTK's internal names where the dictionary is ambiguous
+  (``xs`` = US or SS, ``ox`` = OB or OW, ``lt`` = US or OW, ``up`` = offset UL), ``??`` when the
+  tag is unknown (value shown as hex bytes); PixelRepresentation / WaveformBitsAllocated resolve
+  ``xs``/``ox`` as in DCMTK's ``DcmItem::checkAndUpdateVR`` (PS3.5 §8, PS3.3 C.7.6.3).
+* Numbers: US/SS/UL/SL/SV/UV/OL/OV decimal, OB/UN hex bytes, OW hex words, AT ``(gggg,eeee)``,
+  FL/OF/FD/OD through :func:`dcmtk_float` (DCMTK's own %g with 9 / 17 significant digits).
+* Private elements are named through :func:`fastfind.dictionary.entry_for` with the creator read
+  earlier in the same item (DCMTK's private tag cache); UID names come from the table at the end
+  of this module (DCMTK 3.6.7's ``dcmFindNameOfUID`` results, observed with ``dcmdump``).
+* String values are the raw bytes between ``[`` and ``]`` (no charset conversion, padding kept:
+  findscu runs with automatic data correction off). Known UIDs print as ``=Name``.
+
+Deliberate deviation (terminal-injection defence, hostile-scp.md row 64): DCMTK writes control
+characters inside values to the terminal unchanged (NUL, ESC, BEL, CR, LF, TAB ...). Here every
+C0 control character and DEL inside a string value is shown as ``\\xNN`` -- except one trailing
+NUL, the legal UI padding (PS3.5 §6.2), which is kept raw so that padded UIDs stay
+byte-identical with DCMTK; a terminal ignores it. Column padding counts the escaped text.
+Bytes >= 0x80 are returned as surrogate escapes (``bytes.decode("ascii", "surrogateescape")``);
+the caller writes them with ``errors="surrogateescape"`` so the original bytes come out.
+
+The text DCMTK logs is ``"\\n" + "\\n".join(lines) + "\\n"``: the logger shows it as an empty
+line, the lines, and another empty line (see :func:`log_lines`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from struct import Struct
+from typing import Any
+
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.valuerep import PersonName
+
+from . import codec
+from .dictionary import entry, entry_for
+
+__all__ = [
+    "TS_NAMES",
+    "dcmtk_float",
+    "dump_identifier",
+    "format_dataset",
+    "format_file",
+    "log_lines",
+    "request_lines",
+    "uid_name",
+]
+
+#: DCMTK's names of the transfer syntaxes fastfind can receive (``DcmXfer::getXferName``).
+TS_NAMES = {
+    "1.2.840.10008.1.2": "Little Endian Implicit",
+    "1.2.840.10008.1.2.1": "Little Endian Explicit",
+    "1.2.840.10008.1.2.2": "Big Endian Explicit",
+    "1.2.840.10008.1.2.1.99": "Deflated Explicit VR Little Endian",
+}
+
+_VALUE_WIDTH = 40  # DCM_OptPrintValueLength
+_STRING_VRS = frozenset("AE AS CS DA DS DT IS LO LT PN SH ST TM UC UI UR UT".split())
+_SINGLE_VALUED = frozenset(("LT", "ST", "UT", "UR"))
+_STANDARD_VRS = _STRING_VRS | frozenset(
+    "AT FD FL OB OD OF OL OV OW SL SQ SS SV UL UN US UV".split()
+)
+# VR -> (struct code, item size, kind); kind "i" = integer, "f" = float, "at" = tag pairs.
+_NUMERIC = {
+    "US": ("H", 2, "i"),
+    "xs": ("H", 2, "i"),
+    "SS": ("h", 2, "i"),
+    "UL": ("L", 4, "i"),
+    "up": ("L", 4, "i"),
+    "SL": ("l", 4, "i"),
+    "SV": ("q", 8, "i"),
+    "UV": ("Q", 8, "i"),
+    "FL": ("f", 4, "f9"),
+    "FD": ("d", 8, "f17"),
+    "AT": ("H", 4, "at"),
+}
+_OTHER = {  # VM is always 1 for these
+    "OL": ("L", 4, "i"),
+    "OV": ("Q", 8, "i"),
+    "OF": ("f", 4, "f9"),
+    "OD": ("d", 8, "f17"),
+}
+_HEX_WORDS = frozenset(("OW", "lt"))
+# checkAndUpdateVR: these "US or SS" tags follow PixelRepresentation (PS3.3 C.7.6.3.1.4) ...
+_XS_BY_PIXEL_REP = frozenset(
+    (0x00280120, 0x00280121, 0x00603004, 0x00603006, 0x00189810, 0x00280106)
+    + (0x00280107, 0x00280108, 0x00280109, 0x00283002, 0x00409211, 0x00409216)
+)
+# ... and these "OB or OW" tags WaveformBitsAllocated (PS3.5 §8.3)
+_OX_BY_WAVEFORM_BITS = frozenset((0x54001010, 0x5400100A, 0x54000110, 0x54000112))
+_PIXEL_REPRESENTATION = 0x00280103
+_WAVEFORM_BITS_ALLOCATED = 0x5400_1004
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+
+
+def log_lines(lines: list[str]) -> list[str]:
+    """The lines the DCMTK logger shows for a dump: an empty line, ``lines``, an empty line."""
+    return ["", *lines, ""]
+
+
+# ---- DCMTK's %g (OFStandard::ftoa, 4.3BSD style digit generation) -----------------------------
+def _round_up(digits: list[str], exp: list[int] | None) -> None:
+    """Add one unit in the last place of ``digits`` (a list of chars, may contain '.')."""
+    i = len(digits) - 1
+    while True:
+        if digits[i] == ".":
+            i -= 1
+        if digits[i] != "9":
+            digits[i] = chr(ord(digits[i]) + 1)
+            return
+        digits[i] = "0"
+        if i == 0:
+            if exp is not None:
+                digits[0] = "1"
+                exp[0] += 1
+            else:
+                digits.insert(0, "1")
+            return
+        i -= 1
+
+
+def _needs_round(fract: float, next_digit: str) -> bool:
+    tmp = math.modf(fract * 10)[1] if fract else float(next_digit)
+    return tmp > 4
+
+
+def dcmtk_float(value: float, prec: int) -> str:
+    """Format ``value`` the way DCMTK 3.6.7 prints FL (``prec`` 9) and FD (``prec`` 17) values.
+
+    DCMTK does not use the C library here but its own digit generator (repeated ``modf`` by 10),
+    so the last digits differ from ``%.17g`` for some values (``0.1`` prints as ``0.1``).
+    """
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "-inf" if value < 0 else "inf"
+    sign = ""
+    if value < 0:
+        sign = "-"
+        value = -value
+    fract, integer = math.modf(value)
+    int_digits: list[str] = []
+    while integer:
+        tmp, integer = math.modf(integer / 10)
+        int_digits.append(chr(48 + int((tmp + 0.01) * 10)))
+    int_digits.reverse()
+    expcnt = len(int_digits)
+    prec = prec or 1
+    out: list[str]
+    if expcnt > prec or (not expcnt and fract and fract < 0.0001):
+        prec -= 1  # e style: the digit before the point is not counted
+        exp = [0]
+        if expcnt:
+            out = [int_digits[0]]
+            if prec:
+                out.append(".")
+            pos = 1
+            while prec and pos < expcnt:
+                out.append(int_digits[pos])
+                pos += 1
+                prec -= 1
+            if not prec and pos < expcnt:
+                fract = 0.0
+                exp[0] = expcnt
+                if _needs_round(0.0, int_digits[pos]):
+                    _round_up(out, exp)
+                expcnt = exp[0]
+            expcnt -= 1
+        elif fract:
+            expcnt = -1
+            while True:
+                fract, tmp = math.modf(fract * 10)
+                if tmp:
+                    break
+                expcnt -= 1
+            out = [chr(48 + int(tmp))]
+            if prec:
+                out.append(".")
+        else:
+            out = ["0"]
+            if prec:
+                out.append(".")
+        if fract:
+            if prec:
+                while True:
+                    fract, tmp = math.modf(fract * 10)
+                    out.append(chr(48 + int(tmp)))
+                    prec -= 1
+                    if not (prec and fract):
+                        break
+            if fract:
+                exp[0] = expcnt
+                if _needs_round(fract, "0"):
+                    _round_up(out, exp)
+                expcnt = exp[0]
+        text = "".join(out).rstrip("0").rstrip(".") if "." in out else "".join(out)
+        esign = "-" if expcnt < 0 else "+"
+        return f"{sign}{text}e{esign}{abs(expcnt):02d}"
+    if expcnt:
+        out = list(int_digits)
+        prec -= expcnt
+    else:
+        out = ["0"]
+    dotrim = bool(prec)
+    if prec:
+        out.append(".")
+    if fract:
+        if prec:
+            while True:
+                fract, tmp = math.modf(fract * 10)
+                out.append(chr(48 + int(tmp)))
+                if tmp:
+                    break
+            while True:
+                prec -= 1
+                if not (prec and fract):
+                    break
+                fract, tmp = math.modf(fract * 10)
+                out.append(chr(48 + int(tmp)))
+        if fract and _needs_round(fract, "0"):
+            _round_up(out, None)
+    text = "".join(out)
+    if dotrim:
+        text = text.rstrip("0")
+        if text.endswith("."):
+            text = text[:-1]
+    return sign + text
+
+
+# ---- UID names --------------------------------------------------------------------------------
+_uid_names: dict[str, str] = {}
+
+
+def uid_name(uid: str) -> str | None:
+    """DCMTK 3.6.7's name for a well-known UID (``dcmFindNameOfUID``), or ``None``."""
+    if not _uid_names:
+        for row in _UID_TABLE.split("\n"):
+            if row:
+                key, _, name = row.partition(" ")
+                _uid_names[key] = name
+    return _uid_names.get(uid)
+
+
+# ---- value formatting -------------------------------------------------------------------------
+def _text(raw: bytes) -> str:
+    """Raw value bytes as str: controls escaped, one trailing NUL kept, high bytes surrogates."""
+    tail = ""
+    if raw.endswith(b"\x00"):
+        raw = raw[:-1]
+        tail = "\x00"
+    return raw.decode("ascii", "surrogateescape").translate(_CONTROL) + tail
+
+
+def _numbers(raw: bytes, code: str, size: int, kind: str, endian: str) -> list[str]:
+    count = len(raw) // size
+    if kind == "at":
+        words = Struct(f"{endian}{2 * count}H").unpack_from(raw)
+        return [f"({words[i]:04x},{words[i + 1]:04x})" for i in range(0, 2 * count, 2)]
+    values = Struct(f"{endian}{count}{code}").unpack_from(raw)
+    if kind == "i":
+        return [str(v) for v in values]
+    prec = 9 if kind == "f9" else 17
+    return [dcmtk_float(v, prec) for v in values]
+
+
+def _value(vr: str, raw: bytes, little: bool) -> tuple[str, int]:
+    """``(value field, VM)`` for a non-sequence element."""
+    endian = "<" if little else ">"
+    n = len(raw)
+    if vr in _STRING_VRS:
+        if not n:
+            return "(no value available)", 0
+        vm = 1 if vr in _SINGLE_VALUED else raw.count(b"\\") + 1
+        if vr == "UI":
+            name = uid_name(raw.split(b"\x00", 1)[0].decode("latin-1"))
+            if name:
+                return "=" + name, vm
+        return f"[{_text(raw)}]", vm
+    numeric = _NUMERIC.get(vr)
+    if numeric is not None:
+        code, size, kind = numeric
+        if not n:
+            return "(no value available)", 0
+        if n < size:
+            return ("(no value available)" if kind == "at" else "(invalid value)"), 0
+        values = _numbers(raw, code, size, kind, endian)
+        return "\\".join(values), len(values)
+    other = _OTHER.get(vr)
+    if other is not None:
+        code, size, kind = other
+        if not n:
+            return "(no value available)", 1
+        if n < size:
+            return "(invalid value)", 1
+        return "\\".join(_numbers(raw, code, size, kind, endian)), 1
+    if vr in _HEX_WORDS:
+        if not n:
+            return "(no value available)", 1
+        if n < 2:
+            return "(invalid value)", 1
+        words = Struct(f"{endian}{n // 2}H").unpack_from(raw)
+        return "\\".join(f"{w:04x}" for w in words), 1
+    # OB, UN, ox, ?? (unknown tag in implicit VR or a non-standard VR): hex bytes
+    if not n:
+        return "(no value available)", 1
+    return "\\".join(f"{b:02x}" for b in raw), 1
+
+
+def _line(indent: str, tag: int, vr: str, value: str, length: int, vm: int, name: str) -> str:
+    """One DCMTK info line (``printInfoLineStart`` + value + ``printInfoLineEnd``)."""
+    pad = " " * (_VALUE_WIDTH - len(value)) if len(value) < _VALUE_WIDTH else ""
+    length_text = "u/l" if length == 0xFFFFFFFF else f"{length:3d}"
+    return (
+        f"{indent}({tag >> 16:04x},{tag & 0xFFFF:04x}) {vr} {value}{pad} # {length_text},{vm:2d} "
+        f"{name}"
+    )
+
+
+def _name_and_vr(tag: int, creator: str | None) -> tuple[str, str | None]:
+    """DCMTK's dictionary name and dictionary VR for ``tag``; VR ``None`` when unknown."""
+    found = entry_for(tag, creator) if creator is not None else entry(tag)
+    if found is None:
+        return "Unknown Tag & Data", None
+    return found[2], found[0]
+
+
+def _implicit_vr(tag: int, dict_vr: str | None, seen: dict[int, bytes], little: bool) -> str:
+    """The VR DCMTK gives an implicit-VR element (``DcmItem::checkAndUpdateVR``)."""
+    if dict_vr is None:
+        return "??"
+    if dict_vr == "xs" and tag in _XS_BY_PIXEL_REP:
+        rep = seen.get(_PIXEL_REPRESENTATION)
+        if rep is not None and len(rep) >= 2:
+            return "SS" if int.from_bytes(rep[:2], "little" if little else "big") == 1 else "US"
+    elif dict_vr == "px":
+        return "OW"
+    elif dict_vr == "ox":
+        if (tag & 0xFF00FFFF) == 0x60003000:
+            return "OW"
+        if (tag & 0xFF00FFFF) == 0x50003000:
+            return "OB"
+        if tag in _OX_BY_WAVEFORM_BITS:
+            bits = seen.get(_WAVEFORM_BITS_ALLOCATED)
+            if bits is not None and len(bits) >= 2:
+                return (
+                    "OB" if int.from_bytes(bits[:2], "little" if little else "big") == 8 else "OW"
+                )
+    return dict_vr
+
+
+# ---- tree building and printing ---------------------------------------------------------------
+# A container (data set or item) is a list of children: (tag, token, None) for an element,
+# (tag, token, items, end token) for a sequence; an item is [token, container, end token].
+
+
+def _build(tokens: list) -> list:
+    """Nest the flat token list into containers (no recursion)."""
+    root: list = []
+    stack: list = [root]  # containers and item lists alternate
+    for tok in tokens:
+        kind = tok[0]
+        if kind == codec.ELEMENT:
+            stack[-1].append((tok[2], tok, None))
+        elif kind == codec.SEQUENCE:
+            items: list = []
+            stack[-1].append((tok[2], tok, items))
+            stack.append(items)
+        elif kind == codec.ITEM:
+            content: list = []
+            stack[-1].append([tok, content, None])
+            stack.append(content)
+        elif kind in (codec.ITEM_END, codec.ITEM_DELIM):
+            stack.pop()
+            stack[-1][-1][2] = tok
+        else:  # SEQUENCE_END, SEQUENCE_DELIM
+            stack.pop()
+            seq = stack[-1][-1]
+            stack[-1][-1] = (seq[0], seq[1], seq[2], tok)
+    return root
+
+
+def _sorted_unique(container: list) -> list:
+    """Ascending tag order, first occurrence of a repeated tag wins (stable sort)."""
+    out = []
+    last = -1
+    for child in sorted(container, key=lambda c: c[0]):
+        if child[0] != last:
+            out.append(child)
+            last = child[0]
+    return out
+
+
+_SEQ_DELIM_SYNTH = "(SequenceDelimitationItem for re-encod.)"
+_ITEM_DELIM_SYNTH = "(ItemDelimitationItem for re-encoding)"
+
+
+class _Printer:
+    """Turns the nested containers into lines; nesting is driven by an explicit stack."""
+
+    def __init__(
+        self,
+        plain: bytes,
+        ts: codec.TransferSyntax,
+        in_memory: bool,
+        overrides: dict[int, bytes] | None = None,
+    ):
+        self.plain = plain
+        self.little = ts.little
+        self.in_memory = in_memory
+        self.overrides = overrides or {}
+
+    def run(self, root: list) -> list[str]:
+        lines: list[str] = []
+        stack = [self._container(root, 0)]
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                stack.pop()
+            elif isinstance(step, str):
+                lines.append(step)
+            else:
+                stack.append(step)
+        return lines
+
+    def _container(self, children: list, level: int) -> Iterator:
+        """Yield the lines of one data set or item; a nested item's content is yielded as a
+        generator that the driver runs before resuming this one."""
+        indent = "  " * level
+        seen: dict[int, bytes] = {}
+        creators = self._creators(children)
+        for child in _sorted_unique(children):
+            tag, tok = child[0], child[1]
+            name, dict_vr = _name_and_vr(tag, creators.get(id(child)))
+            if child[2] is None:
+                raw = self.overrides.get(tok[5]) or self.plain[tok[5] : tok[6]]
+                vr = tok[3]
+                if vr is None:
+                    vr = _implicit_vr(tag, dict_vr, seen, self.little)
+                elif vr == "OX" and tag == 0x7FE00010:
+                    vr = "OW"
+                elif vr not in _STANDARD_VRS:
+                    vr = "??"
+                seen[tag] = raw
+                value, vm = _value(vr, raw, self.little)
+                yield _line(indent, tag, vr, value, tok[4], vm, name)
+                continue
+            yield from self._sequence(child, level, name)
+
+    def _creators(self, children: list) -> dict[int, str]:
+        """Private creator of each private element (by ``id``), as DCMTK's reader sees it: only
+        a creator element read *before* it in the same item counts (PS3.5 §7.8.1)."""
+        out: dict[int, str] = {}
+        known: dict[int, str] = {}
+        for child in children:
+            tag = child[0]
+            if not tag & 0x10000:
+                continue
+            elem = tag & 0xFFFF
+            if 0x10 <= elem <= 0xFF and child[2] is None:
+                raw = self.plain[child[1][5] : child[1][6]].split(b"\x00", 1)[0]
+                known[(tag & 0xFFFF0000) | elem] = raw.decode("latin-1")
+            elif elem >= 0x1000:
+                creator = known.get((tag & 0xFFFF0000) | (elem >> 8))
+                if creator is not None:
+                    out[id(child)] = creator
+        return out
+
+    def _sequence(self, child: tuple, level: int, name: str) -> Iterator:
+        indent = "  " * level
+        inner = "  " * (level + 1)
+        tag, tok, items, end_tok = child
+        length = 0 if self.in_memory else tok[4]
+        kind = "undefined" if length == 0xFFFFFFFF else "explicit"
+        yield _line(
+            indent, tag, "SQ", f"(Sequence with {kind} length #={len(items)})", length, 1, name
+        )
+        for item_tok, content, item_end in items:
+            length = 0 if self.in_memory else item_tok[4]
+            kind = "undefined" if length == 0xFFFFFFFF else "explicit"
+            count = len(_sorted_unique(content))
+            yield _line(
+                inner, 0xFFFEE000, "na", f"(Item with {kind} length #={count})", length, 1, "Item"
+            )
+            yield self._container(content, level + 2)
+            real = item_end[0] == codec.ITEM_DELIM and not self.in_memory
+            text = "(ItemDelimitationItem)" if real else _ITEM_DELIM_SYNTH
+            yield _line(inner, 0xFFFEE00D, "na", text, 0, 0, "ItemDelimitationItem")
+        real = end_tok[0] == codec.SEQUENCE_DELIM and not self.in_memory
+        text = "(SequenceDelimitationItem)" if real else _SEQ_DELIM_SYNTH
+        yield _line(indent, 0xFFFEE0DD, "na", text, 0, 0, "SequenceDelimitationItem")
+
+
+def format_dataset(
+    plain: bytes,
+    tokens: list,
+    ts: codec.TransferSyntax,
+    *,
+    in_memory: bool = False,
+    overrides: dict[int, bytes] | None = None,
+) -> list[str]:
+    """DCMTK's dump of a data set (``DcmDataset::print``): header lines, then one line per entry.
+
+    ``plain`` and ``tokens`` are what :func:`fastfind.codec.tokens` returns (inflated bytes for
+    a deflated ``ts``). ``in_memory=True`` prints sequences and items the way DCMTK prints a data
+    set it built itself and has not encoded yet (findscu's ``Request Identifiers`` for ``-k``
+    keys): explicit length 0 and synthetic delimiters. ``overrides`` maps a value's start offset
+    to the bytes to show instead (the unpadded value of an element DCMTK holds as a string).
+    """
+    lines = [
+        "# Dicom-Data-Set",
+        f"# Used TransferSyntax: {TS_NAMES.get(ts.uid, 'Unknown Transfer Syntax')}",
+    ]
+    lines += _Printer(plain, ts, in_memory, overrides).run(_build(tokens))
+    return lines
+
+
+def request_lines(ds: Dataset, ts: codec.TransferSyntax = codec.EXPLICIT_LE) -> list[str]:
+    """The dump DCMTK findscu prints as ``Request Identifiers`` for a query it built in memory.
+
+    Elements set from ``-k`` keys are strings in DCMTK's memory: their value is shown without the
+    pad byte that encoding adds, while the length column shows the padded length. Elements read
+    from a query file (still raw in pydicom) are shown as read.
+    """
+    plain = codec.encode_identifier(ds, codec.EXPLICIT_LE if ts.deflated else ts)
+    toks = codec.walk_dataset(plain, ts.implicit, ts.little, codec.SQ_TAGS)
+    overrides: dict[int, bytes] = {}
+    elements = _in_order(ds)
+    index = 0
+    skip_depth: int | None = None
+    for tok in toks:
+        kind, depth = tok[0], tok[1]
+        if skip_depth is not None:
+            if kind in (codec.SEQUENCE_END, codec.SEQUENCE_DELIM) and depth == skip_depth:
+                skip_depth = None
+            continue
+        if kind not in (codec.ELEMENT, codec.SEQUENCE) or index >= len(elements):
+            continue
+        elem = elements[index]
+        index += 1
+        if isinstance(elem, RawDataElement):
+            if kind == codec.SEQUENCE:
+                skip_depth = depth
+            continue
+        if kind != codec.ELEMENT:
+            continue
+        value = elem.value
+        raw = plain[tok[5] : tok[6]]
+        texts = value if isinstance(value, MultiValue) else [value]
+        if all(isinstance(v, (str, PersonName)) for v in texts) and raw[-1:] in (b" ", b"\x00"):
+            if _unpadded_odd(elem):
+                overrides[tok[5]] = raw[:-1]
+    return format_dataset(plain, toks, ts, in_memory=True, overrides=overrides)
+
+
+def _unpadded_odd(elem: Any) -> bool:
+    """True if pydicom's encoding of ``elem`` added one pad byte."""
+    value = elem.value
+    if isinstance(value, MultiValue):
+        text = "\\".join(str(v) for v in value)
+    else:
+        text = str(value)
+    try:
+        return len(text.encode("latin-1")) % 2 == 1
+    except UnicodeEncodeError:
+        return False
+
+
+def _in_order(ds: Dataset) -> list[Any]:
+    """Elements of ``ds`` in encoding order (depth first, items in order), without recursion."""
+    out: list[Any] = []
+    stack: list[Iterator[Any]] = [iter(sorted(ds.elements(), key=lambda e: e.tag))]
+    while stack:
+        elem = next(stack[-1], None)
+        if elem is None:
+            stack.pop()
+            continue
+        out.append(elem)
+        if not isinstance(elem, RawDataElement) and elem.VR == "SQ":
+            items = [iter(sorted(item.elements(), key=lambda e: e.tag)) for item in elem.value]
+            stack.extend(reversed(items))
+    return out
+
+
+def format_file(
+    meta_plain: bytes, dataset_plain: bytes, ts: codec.TransferSyntax, *, in_memory: bool = False
+) -> list[str]:
+    """DCMTK's dump of a Part-10 file (``DcmFileFormat::print``, PS3.10 §7.1).
+
+    ``meta_plain`` is the encoded group 0002 (explicit VR little endian, without preamble and
+    ``DICM``; ``b""`` for the empty meta header of a query built from ``-k`` keys only);
+    ``dataset_plain`` the data set in ``ts`` (already inflated if ``ts`` is deflated).
+    Raises :class:`fastfind.errors.CodecError` if either part does not parse.
+    """
+    meta_tokens = codec.walk_dataset(meta_plain, False, True, codec.SQ_TAGS)
+    ds_tokens = codec.walk_dataset(dataset_plain, ts.implicit, ts.little, codec.SQ_TAGS)
+    lines = ["# Dicom-File-Format", "", "# Dicom-Meta-Information-Header"]
+    lines.append(f"# Used TransferSyntax: {TS_NAMES[codec.EXPLICIT_LE.uid]}")
+    lines += _Printer(meta_plain, codec.EXPLICIT_LE, in_memory).run(_build(meta_tokens))
+    lines.append("")
+    lines += format_dataset(dataset_plain, ds_tokens, ts, in_memory=in_memory)
+    return lines
+
+
+def dump_identifier(data: bytes, ts: codec.TransferSyntax) -> list[str]:
+    """Tokenise an identifier as received (deflated if ``ts`` is) and return its dump lines."""
+    plain, toks = codec.tokens(data, ts)
+    return format_dataset(plain, toks, ts)
+
+
+# UID -> name, as DCMTK 3.6.7 prints them (observed with dcmdump for every UID pydicom knows).
+_UID_TABLE = """
+1.2.840.10008.1.1 VerificationSOPClass
+1.2.840.10008.1.2 LittleEndianImplicit
+1.2.840.10008.1.2.1 LittleEndianExplicit
+1.2.840.10008.1.2.1.99 DeflatedLittleEndianExplicit
+1.2.840.10008.1.2.2 BigEndianExplicit
+1.2.840.10008.1.2.4.50 JPEGBaseline
+1.2.840.10008.1.2.4.51 JPEGExtended:Process2+4
+1.2.840.10008.1.2.4.52 JPEGExtended:Process3+5
+1.2.840.10008.1.2.4.53 JPEGSpectralSelection:Non-hierarchical:Process6+8
+1.2.840.10008.1.2.4.54 JPEGSpectralSelection:Non-hierarchical:Process7+9
+1.2.840.10008.1.2.4.55 JPEGFullProgression:Non-hierarchical:Process10+12
+1.2.840.10008.1.2.4.56 JPEGFullProgression:Non-hierarchical:Process11+13
+1.2.840.10008.1.2.4.57 JPEGLossless:Non-hierarchical:Process14
+1.2.840.10008.1.2.4.58 JPEGLossless:Non-hierarchical:Process15
+1.2.840.10008.1.2.4.59 JPEGExtended:Hierarchical:Process16+18
+1.2.840.10008.1.2.4.60 JPEGExtended:Hierarchical:Process17+19
+1.2.840.10008.1.2.4.61 JPEGSpectralSelection:Hierarchical:Process20+22
+1.2.840.10008.1.2.4.62 JPEGSpectralSelection:Hierarchical:Process21+23
+1.2.840.10008.1.2.4.63 JPEGFullProgression:Hierarchical:Process24+26
+1.2.840.10008.1.2.4.64 JPEGFullProgression:Hierarchical:Process25+27
+1.2.840.10008.1.2.4.65 JPEGLossless:Hierarchical:Process28
+1.2.840.10008.1.2.4.66 JPEGLossless:Hierarchical:Process29
+1.2.840.10008.1.2.4.70 JPEGLossless:Non-hierarchical-1stOrderPrediction
+1.2.840.10008.1.2.4.80 JPEGLSLossless
+1.2.840.10008.1.2.4.81 JPEGLSLossy
+1.2.840.10008.1.2.4.90 JPEG2000LosslessOnly
+1.2.840.10008.1.2.4.91 JPEG2000
+1.2.840.10008.1.2.4.92 JPEG2000MulticomponentLosslessOnly
+1.2.840.10008.1.2.4.93 JPEG2000Multicomponent
+1.2.840.10008.1.2.4.94 JPIPReferenced
+1.2.840.10008.1.2.4.95 JPIPReferencedDeflate
+1.2.840.10008.1.2.4.100 MPEG2MainProfile@MainLevel
+1.2.840.10008.1.2.4.101 MPEG2MainProfile@HighLevel
+1.2.840.10008.1.2.4.102 MPEG4HighProfile/Level4.1
+1.2.840.10008.1.2.4.103 MPEG4BDcompatibleHighProfile/Level4.1
+1.2.840.10008.1.2.4.104 MPEG4HighProfile/Level4.2For2DVideo
+1.2.840.10008.1.2.4.105 MPEG4HighProfile/Level4.2For3DVideo
+1.2.840.10008.1.2.4.106 MPEG4StereoHighProfile/Level4.2
+1.2.840.10008.1.2.4.107 HEVCMainProfile/Level5.1
+1.2.840.10008.1.2.4.108 HEVCMain10Profile/Level5.1
+1.2.840.10008.1.2.5 RLELossless
+1.2.840.10008.1.2.6.1 RFC2557MIMEEncapsulation
+1.2.840.10008.1.2.6.2 XMLEncoding
+1.2.840.10008.1.2.7.1 SMPTEST2110-20:UncompressedProgressiveActiveVideo
+1.2.840.10008.1.2.7.2 SMPTEST2110-20:UncompressedInterlacedActiveVideo
+1.2.840.10008.1.2.7.3 SMPTEST2110-30:PCMDigitalAudio
+1.2.840.10008.1.3.10 MediaStorageDirectoryStorage
+1.2.840.10008.1.4.1.1 TalairachBrainAtlasFrameOfReference
+1.2.840.10008.1.4.1.2 SPM2T1FrameOfReference
+1.2.840.10008.1.4.1.3 SPM2T2FrameOfReference
+1.2.840.10008.1.4.1.4 SPM2PDFrameOfReference
+1.2.840.10008.1.4.1.5 SPM2EPIFrameOfReference
+1.2.840.10008.1.4.1.6 SPM2FILT1FrameOfReference
+1.2.840.10008.1.4.1.7 SPM2PETFrameOfReference
+1.2.840.10008.1.4.1.8 SPM2TRANSMFrameOfReference
+1.2.840.10008.1.4.1.9 SPM2SPECTFrameOfReference
+1.2.840.10008.1.4.1.10 SPM2GRAYFrameOfReference
+1.2.840.10008.1.4.1.11 SPM2WHITEFrameOfReference
+1.2.840.10008.1.4.1.12 SPM2CSFFrameOfReference
+1.2.840.10008.1.4.1.13 SPM2BRAINMASKFrameOfReference
+1.2.840.10008.1.4.1.14 SPM2AVG305T1FrameOfReference
+1.2.840.10008.1.4.1.15 SPM2AVG152T1FrameOfReference
+1.2.840.10008.1.4.1.16 SPM2AVG152T2FrameOfReference
+1.2.840.10008.1.4.1.17 SPM2AVG152PDFrameOfReference
+1.2.840.10008.1.4.1.18 SPM2SINGLESUBJT1FrameOfReference
+1.2.840.10008.1.4.2.1 ICBM452T1FrameOfReference
+1.2.840.10008.1.4.2.2 ICBMSingleSubjectMRIFrameOfReference
+1.2.840.10008.1.4.3.1 IEC61217FixedCoordinateSystemFrameOfReference
+1.2.840.10008.1.4.3.2 StandardRoboticCoordinateSystemFrameOfReference
+1.2.840.10008.1.4.3.3 IEC61217TableTopCoordinateSystemFrameOfReference
+1.2.840.10008.1.4.4.1 SRI24FrameOfReferenc
+1.2.840.10008.1.4.5.1 Colin27FrameOfReference
+1.2.840.10008.1.4.6.1 LPBA40AIRFrameOfReference
+1.2.840.10008.1.4.6.2 LPBA40FLIRTFrameOfReference
+1.2.840.10008.1.4.6.3 LPBA40SPM5FrameOfReference
+1.2.840.10008.1.5.1 HotIronColorPaletteSOPInstance
+1.2.840.10008.1.5.2 PETColorPaletteSOPInstance
+1.2.840.10008.1.5.3 HotMetalBlueColorPaletteSOPInstance
+1.2.840.10008.1.5.4 PET20StepColorPaletteSOPInstance
+1.2.840.10008.1.5.5 SpringColorPaletteSOPInstance
+1.2.840.10008.1.5.6 SummerColorPaletteSOPInstance
+1.2.840.10008.1.5.7 FallColorPaletteSOPInstance
+1.2.840.10008.1.5.8 WinterColorPaletteSOPInstance
+1.2.840.10008.1.9 RETIRED_BasicStudyContentNotificationSOPClass
+1.2.840.10008.1.20.1 StorageCommitmentPushModelSOPClass
+1.2.840.10008.1.20.1.1 StorageCommitmentPushModelSOPInstance
+1.2.840.10008.1.20.2 RETIRED_StorageCommitmentPullModelSOPClass
+1.2.840.10008.1.20.2.1 RETIRED_StorageCommitmentPullModelSOPInstance
+1.2.840.10008.1.40 ProceduralEventLoggingSOPClass
+1.2.840.10008.1.40.1 ProceduralEventLoggingSOPInstance
+1.2.840.10008.1.42 SubstanceAdministrationLoggingSOPClass
+1.2.840.10008.1.42.1 SubstanceAdministrationLoggingSOPInstance
+1.2.840.10008.2.6.1 DICOMUIDRegistryCodingScheme
+1.2.840.10008.2.16.4 DICOMControlledTerminologyCodingScheme
+1.2.840.10008.3.1.1.1 StandardApplicationContext
+1.2.840.10008.3.1.2.1.1 RETIRED_DetachedPatientManagementSOPClass
+1.2.840.10008.3.1.2.1.4 RETIRED_DetachedPatientManagementMetaSOPClass
+1.2.840.10008.3.1.2.2.1 RETIRED_DetachedVisitManagementSOPClass
+1.2.840.10008.3.1.2.3.1 RETIRED_DetachedStudyManagementSOPClass
+1.2.840.10008.3.1.2.3.2 RETIRED_StudyComponentManagementSOPClass
+1.2.840.10008.3.1.2.3.3 ModalityPerformedProcedureStepSOPClass
+1.2.840.10008.3.1.2.3.4 ModalityPerformedProcedureStepRetrieveSOPClass
+1.2.840.10008.3.1.2.3.5 ModalityPerformedProcedureStepNotificationSOPClass
+1.2.840.10008.3.1.2.5.1 RETIRED_DetachedResultsManagementSOPClass
+1.2.840.10008.3.1.2.5.4 RETIRED_DetachedResultsManagementMetaSOPClass
+1.2.840.10008.3.1.2.5.5 RETIRED_DetachedStudyManagementMetaSOPClass
+1.2.840.10008.3.1.2.6.1 RETIRED_DetachedInterpretationManagementSOPClass
+1.2.840.10008.4.2 StorageServiceClass
+1.2.840.10008.5.1.1.1 BasicFilmSessionSOPClass
+1.2.840.10008.5.1.1.2 BasicFilmBoxSOPClass
+1.2.840.10008.5.1.1.4 BasicGrayscaleImageBoxSOPClass
+1.2.840.10008.5.1.1.4.1 BasicColorImageBoxSOPClass
+1.2.840.10008.5.1.1.4.2 RETIRED_ReferencedImageBoxSOPClass
+1.2.840.10008.5.1.1.9 BasicGrayscalePrintManagementMetaSOPClass
+1.2.840.10008.5.1.1.9.1 RETIRED_ReferencedGrayscalePrintManagementMetaSOPClass
+1.2.840.10008.5.1.1.14 PrintJobSOPClass
+1.2.840.10008.5.1.1.15 BasicAnnotationBoxSOPClass
+1.2.840.10008.5.1.1.16 PrinterSOPClass
+1.2.840.10008.5.1.1.16.376 PrinterConfigurationRetrievalSOPClass
+1.2.840.10008.5.1.1.17 PrinterSOPInstance
+1.2.840.10008.5.1.1.17.376 PrinterConfigurationRetrievalSOPInstance
+1.2.840.10008.5.1.1.18 BasicColorPrintManagementMetaSOPClass
+1.2.840.10008.5.1.1.18.1 RETIRED_ReferencedColorPrintManagementMetaSOPClass
+1.2.840.10008.5.1.1.22 VOILUTBoxSOPClass
+1.2.840.10008.5.1.1.23 PresentationLUTSOPClass
+1.2.840.10008.5.1.1.24 RETIRED_ImageOverlayBoxSOPClass
+1.2.840.10008.5.1.1.24.1 RETIRED_BasicPrintImageOverlayBoxSOPClass
+1.2.840.10008.5.1.1.25 RETIRED_PrintQueueSOPInstance
+1.2.840.10008.5.1.1.26 RETIRED_PrintQueueManagementSOPClass
+1.2.840.10008.5.1.1.27 RETIRED_StoredPrintStorage
+1.2.840.10008.5.1.1.29 RETIRED_HardcopyGrayscaleImageStorage
+1.2.840.10008.5.1.1.30 RETIRED_HardcopyColorImageStorage
+1.2.840.10008.5.1.1.31 RETIRED_PullPrintRequestSOPClass
+1.2.840.10008.5.1.1.32 RETIRED_PullStoredPrintManagementMetaSOPClass
+1.2.840.10008.5.1.1.33 MediaCreationManagementSOPClass
+1.2.840.10008.5.1.1.40 DisplaySystemSOPClass
+1.2.840.10008.5.1.1.40.1 DisplaySystemSOPInstance
+1.2.840.10008.5.1.4.1.1.1 ComputedRadiographyImageStorage
+1.2.840.10008.5.1.4.1.1.1.1 DigitalXRayImageStorageForPresentation
+1.2.840.10008.5.1.4.1.1.1.1.1 DigitalXRayImageStorageForProcessing
+1.2.840.10008.5.1.4.1.1.1.2 DigitalMammographyXRayImageStorageForPresentation
+1.2.840.10008.5.1.4.1.1.1.2.1 DigitalMammographyXRayImageStorageForProcessing
+1.2.840.10008.5.1.4.1.1.1.3 DigitalIntraOralXRayImageStorageForPresentation
+1.2.840.10008.5.1.4.1.1.1.3.1 DigitalIntraOralXRayImageStorageForProcessing
+1.2.840.10008.5.1.4.1.1.2 CTImageStorage
+1.2.840.10008.5.1.4.1.1.2.1 EnhancedCTImageStorage
+1.2.840.10008.5.1.4.1.1.2.2 LegacyConvertedEnhancedCTImageStorage
+1.2.840.10008.5.1.4.1.1.3 RETIRED_UltrasoundMultiframeImageStorage
+1.2.840.10008.5.1.4.1.1.3.1 UltrasoundMultiframeImageStorage
+1.2.840.10008.5.1.4.1.1.4 MRImageStorage
+1.2.840.10008.5.1.4.1.1.4.1 EnhancedMRImageStorage
+1.2.840.10008.5.1.4.1.1.4.2 MRSpectroscopyStorage
+1.2.840.10008.5.1.4.1.1.4.3 EnhancedMRColorImageStorage
+1.2.840.10008.5.1.4.1.1.4.4 LegacyConvertedEnhancedMRImageStorage
+1.2.840.10008.5.1.4.1.1.5 RETIRED_NuclearMedicineImageStorage
+1.2.840.10008.5.1.4.1.1.6 RETIRED_UltrasoundImageStorage
+1.2.840.10008.5.1.4.1.1.6.1 UltrasoundImageStorage
+1.2.840.10008.5.1.4.1.1.6.2 EnhancedUSVolumeStorage
+1.2.840.10008.5.1.4.1.1.7 SecondaryCaptureImageStorage
+1.2.840.10008.5.1.4.1.1.7.1 MultiframeSingleBitSecondaryCaptureImageStorage
+1.2.840.10008.5.1.4.1.1.7.2 MultiframeGrayscaleByteSecondaryCaptureImageStorage
+1.2.840.10008.5.1.4.1.1.7.3 MultiframeGrayscaleWordSecondaryCaptureImageStorage
+1.2.840.10008.5.1.4.1.1.7.4 MultiframeTrueColorSecondaryCaptureImageStorage
+1.2.840.10008.5.1.4.1.1.8 RETIRED_StandaloneOverlayStorage
+1.2.840.10008.5.1.4.1.1.9 RETIRED_StandaloneCurveStorage
+1.2.840.10008.5.1.4.1.1.9.1 DRAFT_WaveformStorage
+1.2.840.10008.5.1.4.1.1.9.1.1 TwelveLeadECGWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.1.2 GeneralECGWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.1.3 AmbulatoryECGWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.2.1 HemodynamicWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.3.1 CardiacElectrophysiologyWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.4.1 BasicVoiceAudioWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.4.2 GeneralAudioWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.5.1 ArterialPulseWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.6.1 RespiratoryWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.6.2 MultichannelRespiratoryWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.7.1 RoutineScalpElectroencephalogramWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.7.2 ElectromyogramWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.7.3 ElectrooculogramWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.7.4 SleepElectroencephalogramWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.8.1 BodyPositionWaveformStorage
+1.2.840.10008.5.1.4.1.1.10 RETIRED_StandaloneModalityLUTStorage
+1.2.840.10008.5.1.4.1.1.11 RETIRED_StandaloneVOILUTStorage
+1.2.840.10008.5.1.4.1.1.11.1 GrayscaleSoftcopyPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.11.2 ColorSoftcopyPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.11.3 PseudoColorSoftcopyPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.11.4 BlendingSoftcopyPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.11.5 XAXRFGrayscaleSoftcopyPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.11.6 GrayscalePlanarMPRVolumetricPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.11.7 CompositingPlanarMPRVolumetricPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.11.8 AdvancedBlendingPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.11.9 VolumeRenderingVolumetricPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.11.10 SegmentedVolumeRenderingVolumetricPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.11.11 MultipleVolumeRenderingVolumetricPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.12.1 XRayAngiographicImageStorage
+1.2.840.10008.5.1.4.1.1.12.1.1 EnhancedXAImageStorage
+1.2.840.10008.5.1.4.1.1.12.2 XRayRadiofluoroscopicImageStorage
+1.2.840.10008.5.1.4.1.1.12.2.1 EnhancedXRFImageStorage
+1.2.840.10008.5.1.4.1.1.12.3 RETIRED_XRayAngiographicBiPlaneImageStorage
+1.2.840.10008.5.1.4.1.1.13.1.1 XRay3DAngiographicImageStorage
+1.2.840.10008.5.1.4.1.1.13.1.2 XRay3DCraniofacialImageStorage
+1.2.840.10008.5.1.4.1.1.13.1.3 BreastTomosynthesisImageStorage
+1.2.840.10008.5.1.4.1.1.13.1.4 BreastProjectionXRayImageStorageForPresentation
+1.2.840.10008.5.1.4.1.1.13.1.5 BreastProjectionXRayImageStorageForProcessing
+1.2.840.10008.5.1.4.1.1.14.1 IntravascularOpticalCoherenceTomographyImageStorageForPresentation
+1.2.840.10008.5.1.4.1.1.14.2 IntravascularOpticalCoherenceTomographyImageStorageForProcessing
+1.2.840.10008.5.1.4.1.1.20 NuclearMedicineImageStorage
+1.2.840.10008.5.1.4.1.1.30 ParametricMapStorage
+1.2.840.10008.5.1.4.1.1.66 RawDataStorage
+1.2.840.10008.5.1.4.1.1.66.1 SpatialRegistrationStorage
+1.2.840.10008.5.1.4.1.1.66.2 SpatialFiducialsStorage
+1.2.840.10008.5.1.4.1.1.66.3 DeformableSpatialRegistrationStorage
+1.2.840.10008.5.1.4.1.1.66.4 SegmentationStorage
+1.2.840.10008.5.1.4.1.1.66.5 SurfaceSegmentationStorage
+1.2.840.10008.5.1.4.1.1.66.6 TractographyResultsStorage
+1.2.840.10008.5.1.4.1.1.67 RealWorldValueMappingStorage
+1.2.840.10008.5.1.4.1.1.68.1 SurfaceScanMeshStorage
+1.2.840.10008.5.1.4.1.1.68.2 SurfaceScanPointCloudStorage
+1.2.840.10008.5.1.4.1.1.77.1 RETIRED_VLImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.1 VLEndoscopicImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.1.1 VideoEndoscopicImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.2 VLMicroscopicImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.2.1 VideoMicroscopicImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.3 VLSlideCoordinatesMicroscopicImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.4 VLPhotographicImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.4.1 VideoPhotographicImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.1 OphthalmicPhotography8BitImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.2 OphthalmicPhotography16BitImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.3 StereometricRelationshipStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.4 OphthalmicTomographyImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.5 WideFieldOphthalmicPhotographyStereographicProjectionImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.6 WideFieldOphthalmicPhotography3DCoordinatesImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.7 OphthalmicOpticalCoherenceTomographyEnFaceImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.8 OphthalmicOpticalCoherenceTomographyBscanVolumeAnalysisStorage
+1.2.840.10008.5.1.4.1.1.77.1.6 VLWholeSlideMicroscopyImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.7 DermoscopicPhotographyImageStorage
+1.2.840.10008.5.1.4.1.1.77.2 RETIRED_VLMultiframeImageStorage
+1.2.840.10008.5.1.4.1.1.78.1 LensometryMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.78.2 AutorefractionMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.78.3 KeratometryMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.78.4 SubjectiveRefractionMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.78.5 VisualAcuityMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.78.6 SpectaclePrescriptionReportStorage
+1.2.840.10008.5.1.4.1.1.78.7 OphthalmicAxialMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.78.8 IntraocularLensCalculationsStorage
+1.2.840.10008.5.1.4.1.1.79.1 MacularGridThicknessAndVolumeReportStorage
+1.2.840.10008.5.1.4.1.1.80.1 OphthalmicVisualFieldStaticPerimetryMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.81.1 OphthalmicThicknessMapStorage
+1.2.840.10008.5.1.4.1.1.82.1 CornealTopographyMapStorage
+1.2.840.10008.5.1.4.1.1.88.1 DRAFT_SRTextStorage
+1.2.840.10008.5.1.4.1.1.88.2 DRAFT_SRAudioStorage
+1.2.840.10008.5.1.4.1.1.88.3 DRAFT_SRDetailStorage
+1.2.840.10008.5.1.4.1.1.88.4 DRAFT_SRComprehensiveStorage
+1.2.840.10008.5.1.4.1.1.88.11 BasicTextSRStorage
+1.2.840.10008.5.1.4.1.1.88.22 EnhancedSRStorage
+1.2.840.10008.5.1.4.1.1.88.33 ComprehensiveSRStorage
+1.2.840.10008.5.1.4.1.1.88.34 Comprehensive3DSRStorage
+1.2.840.10008.5.1.4.1.1.88.35 ExtensibleSRStorage
+1.2.840.10008.5.1.4.1.1.88.40 ProcedureLogStorage
+1.2.840.10008.5.1.4.1.1.88.50 MammographyCADSRStorage
+1.2.840.10008.5.1.4.1.1.88.59 KeyObjectSelectionDocumentStorage
+1.2.840.10008.5.1.4.1.1.88.65 ChestCADSRStorage
+1.2.840.10008.5.1.4.1.1.88.67 XRayRadiationDoseSRStorage
+1.2.840.10008.5.1.4.1.1.88.68 RadiopharmaceuticalRadiationDoseSRStorage
+1.2.840.10008.5.1.4.1.1.88.69 ColonCADSRStorage
+1.2.840.10008.5.1.4.1.1.88.70 ImplantationPlanSRDocumentStorage
+1.2.840.10008.5.1.4.1.1.88.71 AcquisitionContextSRStorage
+1.2.840.10008.5.1.4.1.1.88.72 SimplifiedAdultEchoSRStorage
+1.2.840.10008.5.1.4.1.1.88.73 PatientRadiationDoseSRStorage
+1.2.840.10008.5.1.4.1.1.88.74 PlannedImagingAgentAdministrationSRStorage
+1.2.840.10008.5.1.4.1.1.88.75 PerformedImagingAgentAdministrationSRStorage
+1.2.840.10008.5.1.4.1.1.88.76 EnhancedXRayRadiationDoseSRStorage
+1.2.840.10008.5.1.4.1.1.90.1 ContentAssessmentResultsStorage
+1.2.840.10008.5.1.4.1.1.91.1 MicroscopyBulkSimpleAnnotationsStorage
+1.2.840.10008.5.1.4.1.1.104.1 EncapsulatedPDFStorage
+1.2.840.10008.5.1.4.1.1.104.2 EncapsulatedCDAStorage
+1.2.840.10008.5.1.4.1.1.104.3 EncapsulatedSTLStorage
+1.2.840.10008.5.1.4.1.1.104.4 EncapsulatedOBJStorage
+1.2.840.10008.5.1.4.1.1.104.5 EncapsulatedMTLStorage
+1.2.840.10008.5.1.4.1.1.128 PositronEmissionTomographyImageStorage
+1.2.840.10008.5.1.4.1.1.128.1 LegacyConvertedEnhancedPETImageStorage
+1.2.840.10008.5.1.4.1.1.129 RETIRED_StandalonePETCurveStorage
+1.2.840.10008.5.1.4.1.1.130 EnhancedPETImageStorage
+1.2.840.10008.5.1.4.1.1.131 BasicStructuredDisplayStorage
+1.2.840.10008.5.1.4.1.1.200.1 CTDefinedProcedureProtocolStorage
+1.2.840.10008.5.1.4.1.1.200.2 CTPerformedProcedureProtocolStorage
+1.2.840.10008.5.1.4.1.1.200.3 ProtocolApprovalStorage
+1.2.840.10008.5.1.4.1.1.200.4 FINDProtocolApprovalInformationModel
+1.2.840.10008.5.1.4.1.1.200.5 MOVEProtocolApprovalInformationModel
+1.2.840.10008.5.1.4.1.1.200.6 GETProtocolApprovalInformationModel
+1.2.840.10008.5.1.4.1.1.200.7 XADefinedProcedureProtocolStorage
+1.2.840.10008.5.1.4.1.1.200.8 XAPerformedProcedureProtocolStorage
+1.2.840.10008.5.1.4.1.1.481.1 RTImageStorage
+1.2.840.10008.5.1.4.1.1.481.2 RTDoseStorage
+1.2.840.10008.5.1.4.1.1.481.3 RTStructureSetStorage
+1.2.840.10008.5.1.4.1.1.481.4 RTBeamsTreatmentRecordStorage
+1.2.840.10008.5.1.4.1.1.481.5 RTPlanStorage
+1.2.840.10008.5.1.4.1.1.481.6 RTBrachyTreatmentRecordStorage
+1.2.840.10008.5.1.4.1.1.481.7 RTTreatmentSummaryRecordStorage
+1.2.840.10008.5.1.4.1.1.481.8 RTIonPlanStorage
+1.2.840.10008.5.1.4.1.1.481.9 RTIonBeamsTreatmentRecordStorage
+1.2.840.10008.5.1.4.1.1.481.10 RTPhysicianIntentStorage
+1.2.840.10008.5.1.4.1.1.481.11 RTSegmentAnnotationStorage
+1.2.840.10008.5.1.4.1.1.481.12 RTRadiationSetStorage
+1.2.840.10008.5.1.4.1.1.481.13 CArmPhotonElectronRadiationStorage
+1.2.840.10008.5.1.4.1.1.481.14 TomotherapeuticRadiationStorage
+1.2.840.10008.5.1.4.1.1.481.15 RoboticArmRadiationStorage
+1.2.840.10008.5.1.4.1.1.481.16 RTRadiationRecordSetStorage
+1.2.840.10008.5.1.4.1.1.481.17 RTRadiationSalvageRecordStorage
+1.2.840.10008.5.1.4.1.1.481.18 TomotherapeuticRadiationRecordStorage
+1.2.840.10008.5.1.4.1.1.481.19 CArmPhotonElectronRadiationRecordStorage
+1.2.840.10008.5.1.4.1.1.481.20 RoboticRadiationRecordStorage
+1.2.840.10008.5.1.4.1.1.481.21 RTRadiationSetDeliveryInstructionStorage
+1.2.840.10008.5.1.4.1.1.481.22 RTTreatmentPreparationStorage
+1.2.840.10008.5.1.4.1.1.501.1 DICOS_CTImageStorage
+1.2.840.10008.5.1.4.1.1.501.2.1 DICOS_DigitalXRayImageStorageForPresentation
+1.2.840.10008.5.1.4.1.1.501.2.2 DICOS_DigitalXRayImageStorageForProcessing
+1.2.840.10008.5.1.4.1.1.501.3 DICOS_ThreatDetectionReportStorage
+1.2.840.10008.5.1.4.1.1.501.4 DICOS_2DAITStorage
+1.2.840.10008.5.1.4.1.1.501.5 DICOS_3DAITStorage
+1.2.840.10008.5.1.4.1.1.501.6 DICOS_QuadrupoleResonanceStorage
+1.2.840.10008.5.1.4.1.1.601.1 DICONDE_EddyCurrentImageStorage
+1.2.840.10008.5.1.4.1.1.601.2 DICONDE_EddyCurrentMultiframeImageStorage
+1.2.840.10008.5.1.4.1.2.1.1 FINDPatientRootQueryRetrieveInformationModel
+1.2.840.10008.5.1.4.1.2.1.2 MOVEPatientRootQueryRetrieveInformationModel
+1.2.840.10008.5.1.4.1.2.1.3 GETPatientRootQueryRetrieveInformationModel
+1.2.840.10008.5.1.4.1.2.2.1 FINDStudyRootQueryRetrieveInformationModel
+1.2.840.10008.5.1.4.1.2.2.2 MOVEStudyRootQueryRetrieveInformationModel
+1.2.840.10008.5.1.4.1.2.2.3 GETStudyRootQueryRetrieveInformationModel
+1.2.840.10008.5.1.4.1.2.3.1 RETIRED_FINDPatientStudyOnlyQueryRetrieveInformationModel
+1.2.840.10008.5.1.4.1.2.3.2 RETIRED_MOVEPatientStudyOnlyQueryRetrieveInformationModel
+1.2.840.10008.5.1.4.1.2.3.3 RETIRED_GETPatientStudyOnlyQueryRetrieveInformationModel
+1.2.840.10008.5.1.4.1.2.4.2 MOVECompositeInstanceRootRetrieve
+1.2.840.10008.5.1.4.1.2.4.3 GETCompositeInstanceRootRetrieve
+1.2.840.10008.5.1.4.1.2.5.3 GETCompositeInstanceRetrieveWithoutBulkData
+1.2.840.10008.5.1.4.20.1 FINDDefinedProcedureProtocolInformationModel
+1.2.840.10008.5.1.4.20.2 MOVEDefinedProcedureProtocolInformationModel
+1.2.840.10008.5.1.4.20.3 GETDefinedProcedureProtocolInformationModel
+1.2.840.10008.5.1.4.31 FINDModalityWorklistInformationModel
+1.2.840.10008.5.1.4.32 RETIRED_GeneralPurposeWorklistManagementMetaSOPClass
+1.2.840.10008.5.1.4.32.1 RETIRED_FINDGeneralPurposeWorklistInformationModel
+1.2.840.10008.5.1.4.32.2 RETIRED_GeneralPurposeScheduledProcedureStepSOPClass
+1.2.840.10008.5.1.4.32.3 RETIRED_GeneralPurposePerformedProcedureStepSOPClass
+1.2.840.10008.5.1.4.33 InstanceAvailabilityNotificationSOPClass
+1.2.840.10008.5.1.4.34.1 DRAFT_RTBeamsDeliveryInstructionStorage
+1.2.840.10008.5.1.4.34.2 DRAFT_RTConventionalMachineVerification
+1.2.840.10008.5.1.4.34.3 DRAFT_RTIonMachineVerification
+1.2.840.10008.5.1.4.34.4 DRAFT_UnifiedWorklistAndProcedureStepServiceClass
+1.2.840.10008.5.1.4.34.4.1 DRAFT_UnifiedProcedureStepPushSOPClass
+1.2.840.10008.5.1.4.34.4.2 DRAFT_UnifiedProcedureStepWatchSOPClass
+1.2.840.10008.5.1.4.34.4.3 DRAFT_UnifiedProcedureStepPullSOPClass
+1.2.840.10008.5.1.4.34.4.4 DRAFT_UnifiedProcedureStepEventSOPClass
+1.2.840.10008.5.1.4.34.5 UPSGlobalSubscriptionSOPInstance
+1.2.840.10008.5.1.4.34.5.1 UPSFilteredGlobalSubscriptionSOPInstance
+1.2.840.10008.5.1.4.34.6 UnifiedWorklistAndProcedureStepServiceClass
+1.2.840.10008.5.1.4.34.6.1 UnifiedProcedureStepPushSOPClass
+1.2.840.10008.5.1.4.34.6.2 UnifiedProcedureStepWatchSOPClass
+1.2.840.10008.5.1.4.34.6.3 UnifiedProcedureStepPullSOPClass
+1.2.840.10008.5.1.4.34.6.4 UnifiedProcedureStepEventSOPClass
+1.2.840.10008.5.1.4.34.6.5 UnifiedProcedureStepQuerySOPClass
+1.2.840.10008.5.1.4.34.7 RTBeamsDeliveryInstructionStorage
+1.2.840.10008.5.1.4.34.8 RTConventionalMachineVerification
+1.2.840.10008.5.1.4.34.9 RTIonMachineVerification
+1.2.840.10008.5.1.4.34.10 RTBrachyApplicationSetupDeliveryInstructionStorage
+1.2.840.10008.5.1.4.37.1 GeneralRelevantPatientInformationQuery
+1.2.840.10008.5.1.4.37.2 BreastImagingRelevantPatientInformationQuery
+1.2.840.10008.5.1.4.37.3 CardiacRelevantPatientInformationQuery
+1.2.840.10008.5.1.4.38.1 HangingProtocolStorage
+1.2.840.10008.5.1.4.38.2 FINDHangingProtocolInformationModel
+1.2.840.10008.5.1.4.38.3 MOVEHangingProtocolInformationModel
+1.2.840.10008.5.1.4.39.1 ColorPaletteStorage
+1.2.840.10008.5.1.4.39.2 FINDColorPaletteInformationModel
+1.2.840.10008.5.1.4.39.3 MOVEColorPaletteInformationModel
+1.2.840.10008.5.1.4.39.4 GETColorPaletteInformationModel
+1.2.840.10008.5.1.4.41 ProductCharacteristicsQuerySOPClass
+1.2.840.10008.5.1.4.42 SubstanceApprovalQuerySOPClass
+1.2.840.10008.5.1.4.43.1 GenericImplantTemplateStorage
+1.2.840.10008.5.1.4.43.2 FINDGenericImplantTemplateInformationModel
+1.2.840.10008.5.1.4.43.3 MOVEGenericImplantTemplateInformationModel
+1.2.840.10008.5.1.4.43.4 GETGenericImplantTemplateInformationModel
+1.2.840.10008.5.1.4.44.1 ImplantAssemblyTemplateStorage
+1.2.840.10008.5.1.4.44.2 FINDImplantAssemblyTemplateInformationModel
+1.2.840.10008.5.1.4.44.3 MOVEImplantAssemblyTemplateInformationModel
+1.2.840.10008.5.1.4.44.4 GETImplantAssemblyTemplateInformationModel
+1.2.840.10008.5.1.4.45.1 ImplantTemplateGroupStorage
+1.2.840.10008.5.1.4.45.2 FINDImplantTemplateGroupInformationModel
+1.2.840.10008.5.1.4.45.3 MOVEImplantTemplateGroupInformationModel
+1.2.840.10008.5.1.4.45.4 GETImplantTemplateGroupInformationModel
+1.2.840.10008.7.1.1 NativeDICOMModel
+1.2.840.10008.7.1.2 AbstractMultiDimensionalImageModel
+1.2.840.10008.8.1.1 DICOMContentMappingResource
+1.2.840.10008.10.1 VideoEndoscopicImageRealTimeCommunication
+1.2.840.10008.10.2 VideoPhotographicImageRealTimeCommunication
+1.2.840.10008.10.3 AudioWaveformRealTimeCommunication
+1.2.840.10008.10.4 RenditionSelectionDocumentRealTimeCommunication
+1.2.840.10008.15.0.3.1 LDAP_dicomDeviceName
+1.2.840.10008.15.0.3.2 LDAP_dicomDescription
+1.2.840.10008.15.0.3.3 LDAP_dicomManufacturer
+1.2.840.10008.15.0.3.4 LDAP_dicomManufacturerModelName
+1.2.840.10008.15.0.3.5 LDAP_dicomSoftwareVersion
+1.2.840.10008.15.0.3.6 LDAP_dicomVendorData
+1.2.840.10008.15.0.3.7 LDAP_dicomAETitle
+1.2.840.10008.15.0.3.8 LDAP_dicomNetworkConnectionReference
+1.2.840.10008.15.0.3.9 LDAP_dicomApplicationCluster
+1.2.840.10008.15.0.3.10 LDAP_dicomAssociationInitiator
+1.2.840.10008.15.0.3.11 LDAP_dicomAssociationAcceptor
+1.2.840.10008.15.0.3.12 LDAP_dicomHostname
+1.2.840.10008.15.0.3.13 LDAP_dicomPort
+1.2.840.10008.15.0.3.14 LDAP_dicomSOPClass
+1.2.840.10008.15.0.3.15 LDAP_dicomTransferRole
+1.2.840.10008.15.0.3.16 LDAP_dicomTransferSyntax
+1.2.840.10008.15.0.3.17 LDAP_dicomPrimaryDeviceType
+1.2.840.10008.15.0.3.18 LDAP_dicomRelatedDeviceReference
+1.2.840.10008.15.0.3.19 LDAP_dicomPreferredCalledAETitle
+1.2.840.10008.15.0.3.20 LDAP_dicomTLSCyphersuite
+1.2.840.10008.15.0.3.21 LDAP_dicomAuthorizedNodeCertificateReference
+1.2.840.10008.15.0.3.22 LDAP_dicomThisNodeCertificateReference
+1.2.840.10008.15.0.3.23 LDAP_dicomInstalled
+1.2.840.10008.15.0.3.24 LDAP_dicomStationName
+1.2.840.10008.15.0.3.25 LDAP_dicomDeviceSerialNumber
+1.2.840.10008.15.0.3.26 LDAP_dicomInstitutionName
+1.2.840.10008.15.0.3.27 LDAP_dicomInstitutionAddress
+1.2.840.10008.15.0.3.28 LDAP_dicomInstitutionDepartmentName
+1.2.840.10008.15.0.3.29 LDAP_dicomIssuerOfPatientID
+1.2.840.10008.15.0.3.30 LDAP_dicomPreferredCallingAETitle
+1.2.840.10008.15.0.3.31 LDAP_dicomSupportedCharacterSet
+1.2.840.10008.15.0.4.1 LDAP_dicomConfigurationRoot
+1.2.840.10008.15.0.4.2 LDAP_dicomDevicesRoot
+1.2.840.10008.15.0.4.3 LDAP_dicomUniqueAETitlesRegistryRoot
+1.2.840.10008.15.0.4.4 LDAP_dicomDevice
+1.2.840.10008.15.0.4.5 LDAP_dicomNetworkAE
+1.2.840.10008.15.0.4.6 LDAP_dicomNetworkConnection
+1.2.840.10008.15.0.4.7 LDAP_dicomUniqueAETitle
+1.2.840.10008.15.0.4.8 LDAP_dicomTransferCapability
+1.2.840.10008.15.1.1 UniversalCoordinatedTimeSynchronizationFrameOfReference
+"""
