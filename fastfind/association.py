@@ -24,6 +24,7 @@ from .errors import (
     NoAcceptableContext,
     PeerAborted,
     ProtocolError,
+    TLSError,
 )
 from .negotiation import (
     AcceptedAssociation,
@@ -31,7 +32,7 @@ from .negotiation import (
     decode_associate_ac,
     encode_associate_rq,
 )
-from .transport import Deadline, Transport, deadline_after, earliest
+from .transport import Deadline, TLSClosed, Transport, deadline_after, earliest
 
 log = logging.getLogger("fastfind")
 
@@ -132,6 +133,9 @@ class Association:
         except Deadline:
             assoc.abort(0, 0)
             raise AssociationTimeout("Association Request Failed: timeout waiting for A-ASSOCIATE-AC") from None
+        except TLSClosed as exc:
+            transport.close()
+            raise TLSError(f"TLS connection failed before A-ASSOCIATE-AC: {exc}") from None
         except ConnectionClosed as exc:
             transport.close()
             raise PeerAborted(f"Association Request Failed: {exc}") from None

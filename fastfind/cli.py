@@ -24,6 +24,7 @@ from .errors import (
     DimseTimeout,
     FastFindError,
     NetworkError,
+    NoAcceptableContext,
     OutputError,
     PeerAborted,
     ProtocolError,
@@ -104,9 +105,18 @@ class Run:
             shown = "".join(f"'{a}' " for a in args.expanded_argv if a)
             log.info(f"calling 'fastfind' with {len(args.expanded_argv)} arguments: {shown}\n")
         log.debug(f"$fastfind: fastfind v{__version__} $")
-        if args.tls is not None and getattr(args.tls, "enabled", True):
-            log.fatal("TLS is not supported yet by this version of fastfind")
-            return errors.EXIT_USAGE
+        self.ssl_context = None
+        self.server_name: str | None = None
+        if args.tls.enabled:
+            from .tls import build_context
+
+            try:
+                self.ssl_context, self.server_name = build_context(
+                    args.tls, check_hostname=args.tls_check_hostname, host=args.peer
+                )
+            except UsageError as exc:
+                log.fatal(str(exc))
+                return errors.EXIT_USAGE
         if args.extract is not None:
             try:
                 extract.check_output_directory(args.output_directory)
@@ -119,6 +129,11 @@ class Run:
             log.error(f"interrupted by {exc}: association aborted")
             self._summary(force=True)
             return errors.EXIT_SIGINT if exc.signum == signal.SIGINT else errors.EXIT_SIGTERM
+        finally:
+            if args.tls.enabled:
+                from .tls import write_seed
+
+                write_seed(args.tls)
 
     def _client(self) -> FindClient:
         a = self.args
@@ -138,6 +153,8 @@ class Run:
             deflate_level=a.compression_level if a.compression_level is not None else 6,
             max_identifier_size=a.max_identifier_size,
             max_nesting=a.max_nesting,
+            ssl_context=self.ssl_context,
+            server_hostname=self.server_name,
         )
 
     def _run_association(self) -> int:
@@ -159,6 +176,9 @@ class Run:
         except ConnectError as exc:
             code = "0006:0320" if "unknown host" in str(exc) else "0006:031c"
             log.error(f"Association Request Failed: {code} {exc}")
+            return errors.EXIT_NO_ASSOCIATION
+        except NoAcceptableContext as exc:
+            log.error(str(exc))
             return errors.EXIT_NO_ASSOCIATION
         except NetworkError as exc:
             log.error(f"Association Request Failed: {exc}" if "Association" not in str(exc) else str(exc))
@@ -205,8 +225,8 @@ class Run:
             self.first_query = ds
         cid, ts = client.context_for()
         identifier = encode_query(ds, ts, client.deflate_level)
-        for _ in range(a.repeat):
-            self._one_find(client, cid, ts, identifier, fname, ds)
+        for repeat in range(a.repeat):
+            self._one_find(client, cid, ts, identifier, fname, ds, sent=repeat > 0)
 
     def _log_query_error(self, fname: str | None, exc: UsageError) -> None:
         text = str(exc)
@@ -219,7 +239,14 @@ class Run:
             log.error(text)
 
     def _one_find(
-        self, client: FindClient, cid: int, ts: codec.TransferSyntax, identifier: bytes, fname: str | None, ds: Any
+        self,
+        client: FindClient,
+        cid: int,
+        ts: codec.TransferSyntax,
+        identifier: bytes,
+        fname: str | None,
+        ds: Any,
+        sent: bool = False,
     ) -> None:
         a = self.args
         assoc = client.association
@@ -232,7 +259,7 @@ class Run:
         else:
             log.info(f"Sending Find Request (MsgID {msg_id})")
         if log.isEnabledFor(logging.INFO):
-            log.info("Request Identifiers:\n" + _request_block(ds))
+            log.info("Request Identifiers:\n" + _request_block(ds, sent))
         try:
             op = client.send_request(cid, ts, identifier)
             for rsp in op:
@@ -469,8 +496,8 @@ class Run:
                 extract.sync_directory(a.output_directory)
             except OutputError as exc:
                 code, reason = errors.EXIT_WRITE, str(exc)
-        if code and a.dcmtk_exit_codes and code not in (errors.EXIT_USAGE, errors.EXIT_NO_ASSOCIATION):
-            code = 0
+        if code and a.dcmtk_exit_codes:
+            code = 0  # DCMTK findscu exits 0 for everything after the association was established
         if code:
             self._summary()
             log.error(f"fastfind: exit code {code}: {reason}")
@@ -528,11 +555,11 @@ def _dump_lines(data: bytes, ts: codec.TransferSyntax) -> list[str]:
     return dump.dump_identifier(data, ts)
 
 
-def _request_block(ds: Any) -> str:
-    """The request dump as DCMTK prints it from memory (explicit VR LE, unpadded -k values)."""
+def _request_block(ds: Any, sent: bool) -> str:
+    """The request dump as DCMTK prints it from memory (see :func:`fastfind.dump.request_lines`)."""
     from . import dump
 
-    return "\n" + "\n".join(dump.request_lines(ds)) + "\n"
+    return "\n" + "\n".join(dump.request_lines(ds, sent)) + "\n"
 
 
 def _dump_block(data: bytes, ts: codec.TransferSyntax) -> str:
@@ -562,7 +589,7 @@ def _dump_file_block(identifier: bytes, ts: codec.TransferSyntax) -> str:
 
 def _condition_text(exc: BaseException) -> str:
     if isinstance(exc, PeerAborted):
-        return f"0006:0317 {exc}"
+        return "0006:0317 Peer aborted Association (or never connected)"
     if isinstance(exc, DimseTimeout):
         return f"0006:0207 {exc}"
     cond = getattr(exc, "dcmtk_condition", None)

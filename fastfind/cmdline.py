@@ -179,6 +179,8 @@ _TABLE: list[_Row] = [
     _o("--csv-fields", "", 1, "[k]eys: K1,K2,...", "CSV columns (default: the query's keys)"),
     _o("--no-clobber", desc="never overwrite existing output files"),
     _o("--sync", desc="flush output files to disk before exiting"),
+    ("S", "transport layer security:"),
+    _o("--tls-check-hostname", desc="also check that the peer's certificate names the peer host"),
     ("S", "limits:"),
     _o("--max-identifier-size", "", 1, "[n]umber of bytes: integer (default: 67108864)",
        "reject larger response identifiers (min. 1024)"),
@@ -276,6 +278,7 @@ class ParsedArgs:
     dcmtk_exit_codes: bool = False
     sync: bool = False
     no_clobber: bool = False
+    tls_check_hostname: bool = False
     extract_json: str | None = None
     extract_ndjson: str | None = None
     extract_csv: str | None = None
@@ -955,6 +958,7 @@ def _extensions(cmd: _CmdLine, p: ParsedArgs) -> None:
     p.dcmtk_exit_codes = cmd.find("--dcmtk-exit-codes")
     p.sync = cmd.find("--sync")
     p.no_clobber = cmd.find("--no-clobber")
+    p.tls_check_hostname = cmd.find("--tls-check-hostname")
     for long, attr in (("--extract-json", "extract_json"), ("--extract-ndjson", "extract_ndjson"),
                        ("--extract-csv", "extract_csv")):
         if cmd.find(long):

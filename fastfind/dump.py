@@ -419,11 +419,13 @@ class _Printer:
         ts: codec.TransferSyntax,
         in_memory: bool,
         overrides: dict[int, bytes] | None = None,
+        memory_starts: set[int] | None = None,
     ):
         self.plain = plain
         self.little = ts.little
         self.in_memory = in_memory
         self.overrides = overrides or {}
+        self.memory_starts = memory_starts or set()
 
     def run(self, root: list) -> list[str]:
         lines: list[str] = []
@@ -485,23 +487,24 @@ class _Printer:
         indent = "  " * level
         inner = "  " * (level + 1)
         tag, tok, items, end_tok = child
-        length = 0 if self.in_memory else tok[4]
+        memory = self.in_memory or tok[5] in self.memory_starts
+        length = 0 if memory else tok[4]
         kind = "undefined" if length == 0xFFFFFFFF else "explicit"
         yield _line(
             indent, tag, "SQ", f"(Sequence with {kind} length #={len(items)})", length, 1, name
         )
         for item_tok, content, item_end in items:
-            length = 0 if self.in_memory else item_tok[4]
+            length = 0 if memory else item_tok[4]
             kind = "undefined" if length == 0xFFFFFFFF else "explicit"
             count = len(_sorted_unique(content))
             yield _line(
                 inner, 0xFFFEE000, "na", f"(Item with {kind} length #={count})", length, 1, "Item"
             )
             yield self._container(content, level + 2)
-            real = item_end[0] == codec.ITEM_DELIM and not self.in_memory
+            real = item_end[0] == codec.ITEM_DELIM and not memory
             text = "(ItemDelimitationItem)" if real else _ITEM_DELIM_SYNTH
             yield _line(inner, 0xFFFEE00D, "na", text, 0, 0, "ItemDelimitationItem")
-        real = end_tok[0] == codec.SEQUENCE_DELIM and not self.in_memory
+        real = end_tok[0] == codec.SEQUENCE_DELIM and not memory
         text = "(SequenceDelimitationItem)" if real else _SEQ_DELIM_SYNTH
         yield _line(indent, 0xFFFEE0DD, "na", text, 0, 0, "SequenceDelimitationItem")
 
@@ -513,6 +516,7 @@ def format_dataset(
     *,
     in_memory: bool = False,
     overrides: dict[int, bytes] | None = None,
+    memory_starts: set[int] | None = None,
 ) -> list[str]:
     """DCMTK's dump of a data set (``DcmDataset::print``): header lines, then one line per entry.
 
@@ -526,28 +530,48 @@ def format_dataset(
         "# Dicom-Data-Set",
         f"# Used TransferSyntax: {TS_NAMES.get(ts.uid, 'Unknown Transfer Syntax')}",
     ]
-    lines += _Printer(plain, ts, in_memory, overrides).run(_build(tokens))
+    lines += _Printer(plain, ts, in_memory, overrides, memory_starts).run(_build(tokens))
     return lines
 
 
-def request_lines(ds: Dataset, ts: codec.TransferSyntax = codec.EXPLICIT_LE) -> list[str]:
-    """The dump DCMTK findscu prints as ``Request Identifiers`` for a query it built in memory.
+def request_lines(ds: Dataset, sent: bool = False) -> list[str]:
+    """The dump DCMTK findscu prints as ``Request Identifiers``.
 
-    Elements set from ``-k`` keys are strings in DCMTK's memory: their value is shown without the
-    pad byte that encoding adds, while the length column shows the padded length. Elements read
-    from a query file (still raw in pydicom) are shown as read.
+    DCMTK prints the query as it holds it in memory. Elements read from a query file (still raw
+    in pydicom) show their lengths as read. Elements set from ``-k`` keys have not been encoded
+    yet: a string shows without the pad byte encoding will add (the length column shows the
+    padded length), a sequence and its items show length 0. Once the query has been ``sent``
+    (``--repeat``), DCMTK's copy carries the encoded lengths and padding, so nothing is special.
+    The transfer syntax is the query file's, or Little Endian Explicit for ``-k`` only.
     """
-    plain = codec.encode_identifier(ds, codec.EXPLICIT_LE if ts.deflated else ts)
+    implicit, little = getattr(ds, "original_encoding", (None, None))
+    ts = codec.EXPLICIT_LE
+    if implicit is not None:
+        ts = {(True, True): codec.IMPLICIT_LE, (False, False): codec.EXPLICIT_BE}.get(
+            (bool(implicit), bool(little)), codec.EXPLICIT_LE
+        )
+    plain = codec.encode_identifier(ds, ts)
     toks = codec.walk_dataset(plain, ts.implicit, ts.little, codec.SQ_TAGS)
+    if sent:
+        return format_dataset(plain, toks, ts)
     overrides: dict[int, bytes] = {}
+    memory_starts: set[int] = set()
     elements = _in_order(ds)
     index = 0
     skip_depth: int | None = None
+    memory_items_depth: list[int] = []
     for tok in toks:
         kind, depth = tok[0], tok[1]
         if skip_depth is not None:
             if kind in (codec.SEQUENCE_END, codec.SEQUENCE_DELIM) and depth == skip_depth:
                 skip_depth = None
+            continue
+        if kind == codec.ITEM and memory_items_depth and memory_items_depth[-1] == depth:
+            memory_starts.add(tok[5])
+            continue
+        if kind in (codec.SEQUENCE_END, codec.SEQUENCE_DELIM):
+            if memory_items_depth and memory_items_depth[-1] == depth + 1:
+                memory_items_depth.pop()
             continue
         if kind not in (codec.ELEMENT, codec.SEQUENCE) or index >= len(elements):
             continue
@@ -557,7 +581,9 @@ def request_lines(ds: Dataset, ts: codec.TransferSyntax = codec.EXPLICIT_LE) -> 
             if kind == codec.SEQUENCE:
                 skip_depth = depth
             continue
-        if kind != codec.ELEMENT:
+        if kind == codec.SEQUENCE:
+            memory_starts.add(tok[5])
+            memory_items_depth.append(depth + 1)
             continue
         value = elem.value
         raw = plain[tok[5] : tok[6]]
@@ -565,7 +591,7 @@ def request_lines(ds: Dataset, ts: codec.TransferSyntax = codec.EXPLICIT_LE) -> 
         if all(isinstance(v, (str, PersonName)) for v in texts) and raw[-1:] in (b" ", b"\x00"):
             if _unpadded_odd(elem):
                 overrides[tok[5]] = raw[:-1]
-    return format_dataset(plain, toks, ts, in_memory=True, overrides=overrides)
+    return format_dataset(plain, toks, ts, overrides=overrides, memory_starts=memory_starts)
 
 
 def _unpadded_odd(elem: Any) -> bool:

@@ -18,6 +18,10 @@ class Deadline(DimseTimeout):
     """A transport-level wait ran past its deadline (caller re-labels it)."""
 
 
+class TLSClosed(ConnectionClosed):
+    """The TLS layer failed after the handshake (e.g. a TLS 1.3 peer refusing our certificate)."""
+
+
 def deadline_after(seconds: float | None) -> float | None:
     """Absolute deadline ``seconds`` from now (``None`` or ``<= 0`` -> no deadline)."""
     if seconds is None or seconds <= 0:
@@ -83,7 +87,7 @@ class Transport:
             except TimeoutError:
                 raise Deadline("network read timeout") from None
             except ssl.SSLError as exc:
-                raise ConnectionClosed(f"TLS error while reading: {exc.reason or exc}") from None
+                raise TLSClosed(f"TLS error while reading: {exc.reason or exc}") from None
             except InterruptedError:
                 continue
             except OSError as exc:
@@ -140,6 +144,9 @@ def _handshake(
     except TimeoutError:
         sock.close()
         raise TLSError("TLS handshake timed out") from None
+    except ssl.SSLCertVerificationError as exc:
+        sock.close()
+        raise TLSError(f"TLS handshake failed: {exc.verify_message or exc.reason or exc}") from None
     except ssl.SSLError as exc:
         sock.close()
         raise TLSError(f"TLS handshake failed: {exc.reason or exc}") from None
