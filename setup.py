@@ -16,7 +16,14 @@ if not os.environ.get("FASTFIND_NO_EXTENSIONS"):
     debug = bool(os.environ.get("FASTFIND_DEBUG"))
     macros = [("CYTHON_TRACE", "1"), ("FF_DEBUG", "1")] if debug else []
     ext_modules = cythonize(
-        [Extension("fastfind._codec", ["fastfind/_codec.pyx"], define_macros=macros)],
+        [
+            Extension(
+                "fastfind._codec",
+                ["fastfind/_codec.pyx"],
+                define_macros=macros,
+                libraries=["z"],
+            )
+        ],
         compiler_directives={
             "language_level": "3",
             "boundscheck": False,

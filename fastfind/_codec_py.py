@@ -255,7 +255,13 @@ class Receiver:
                 start = pos + 6
                 pos = start + length
                 if ptype == 4:
-                    self._pdata(memoryview(buf)[start:pos], events)
+                    # the view must be released before ``del buf[:pos]`` even when _pdata
+                    # raises (the traceback keeps its frame alive): else BufferError escapes
+                    body = memoryview(buf)[start:pos]
+                    try:
+                        self._pdata(body, events)
+                    finally:
+                        body.release()
                 else:
                     events.append((EV_PDU, ptype, bytes(buf[start:pos])))
         finally:
@@ -277,7 +283,7 @@ class Receiver:
                 raise ProtocolError(f"PDV item length {plen} invalid for the PDU", 2, 6)
             ctx = body[pos + 4]
             control = body[pos + 5]
-            frag = body[pos + 6 : pos + 4 + plen]
+            frag = bytes(body[pos + 6 : pos + 4 + plen])  # no view of the buffer may outlive feed()
             pos += 4 + plen
             if len(frag) & 1:
                 raise ProtocolError(f"odd PDV fragment length {len(frag)}", 2, 6)

@@ -108,6 +108,8 @@ class Transport:
                 raise Deadline("network write timeout") from None
             except InterruptedError:
                 continue
+            except ssl.SSLError as exc:
+                raise TLSClosed(f"TLS error while sending: {exc.reason or exc}") from None
             except OSError as exc:
                 raise ConnectionClosed(f"connection lost while sending: {_strerror(exc)}") from None
             view = view[sent:]
