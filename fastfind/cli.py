@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         return Run(args).run()
+    except FastFindError as exc:
+        log.fatal(str(exc))
+        return exc.exit_code
+    except Exception as exc:  # never a traceback: one line, and a code that says "bug"
+        log.fatal(f"internal error: {type(exc).__name__}: {exc}")
+        return errors.EXIT_INTERNAL
     finally:
         for s, h in old.items():
             signal.signal(s, h)
@@ -114,6 +120,15 @@ class Run:
                 self.ssl_context, self.server_name = build_context(
                     args.tls, check_hostname=args.tls_check_hostname, host=args.peer
                 )
+            except UsageError as exc:
+                log.fatal(str(exc))
+                return errors.EXIT_USAGE
+        if args.extract_csv and args.csv_fields:
+            from .csvout import parse_field
+
+            try:
+                for f in args.csv_fields:
+                    parse_field(f)
             except UsageError as exc:
                 log.fatal(str(exc))
                 return errors.EXIT_USAGE

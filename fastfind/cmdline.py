@@ -32,6 +32,7 @@ parsed C ``long`` values; findscu casts them to 32-bit ints.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -968,7 +969,8 @@ def _extensions(cmd: _CmdLine, p: ParsedArgs) -> None:
             setattr(p, attr, value)
     if cmd.find("--csv-fields"):
         _dependence("--csv-fields", "--extract-csv", p.extract_csv is not None)
-        fields = [f.strip() for f in cmd.value().split(",")]
+        # commas inside "(gggg,eeee)" do not separate fields
+        fields = [f.strip() for f in re.findall(r"(?:\([^)]*\)|[^,])+|(?<=,)(?=,|$)|^(?=,)", cmd.value())]
         if not all(fields):
             raise cmd._bad("")
         p.csv_fields = fields

@@ -14,6 +14,7 @@ code  meaning
 40    an output file could not be written
 68    C-FIND Warning or Cancel final status that we did not ask for
 69    C-FIND Failure or unknown final status
+70    internal error (a bug in fastfind: please report it)
 71    peer aborted the association, or violated the protocol
 72    timeout after the association was established
 ====  ==========================================================================
@@ -28,6 +29,7 @@ EXIT_TEARDOWN = 3
 EXIT_WRITE = 40
 EXIT_WARNING_STATUS = 68
 EXIT_FAILURE_STATUS = 69
+EXIT_INTERNAL = 70
 EXIT_PROTOCOL = 71
 EXIT_TIMEOUT = 72
 EXIT_SIGINT = 130

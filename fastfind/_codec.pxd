@@ -1,0 +1,87 @@
+# cython: language_level=3
+"""C-level contract of :mod:`fastfind._codec` (the Cython data-phase codec).
+
+Every function that can fail declares how it reports it: ``except -1`` for ``int``/``Py_ssize_t``
+results, ``except NULL`` for pointers; functions returning Python objects propagate by NULL.
+"""
+
+from libc.stdint cimport uint16_t, uint32_t
+
+
+# ---- bounds-unchecked readers: callers check the bytes are there first -------------------------
+cdef inline uint16_t rd_le16(const unsigned char* p) noexcept nogil:
+    return <uint16_t>(p[0] | (p[1] << 8))
+
+
+cdef inline uint16_t rd_be16(const unsigned char* p) noexcept nogil:
+    return <uint16_t>((p[0] << 8) | p[1])
+
+
+cdef inline uint32_t rd_le32(const unsigned char* p) noexcept nogil:
+    return (<uint32_t>p[0]) | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
+
+
+cdef inline uint32_t rd_be32(const unsigned char* p) noexcept nogil:
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | (<uint32_t>p[3])
+
+
+# ---- growable byte buffer (PyMem) --------------------------------------------------------------
+cdef struct ByteBuf:
+    unsigned char* data
+    Py_ssize_t used
+    Py_ssize_t cap
+
+cdef int buf_append(ByteBuf* b, const unsigned char* src, Py_ssize_t n) except -1
+cdef void buf_release(ByteBuf* b, Py_ssize_t keep_cap) noexcept
+
+
+# ---- walk_dataset stack frame ------------------------------------------------------------------
+cdef struct Frame:
+    bint is_seq
+    Py_ssize_t limit   # end offset, -1 for undefined length
+    Py_ssize_t eff     # innermost explicit-length limit while this frame is on top
+    Py_ssize_t index   # index of the (placeholder) start token
+    Py_ssize_t depth
+    uint32_t tag
+    uint32_t length
+    Py_ssize_t start
+    int vri            # VR table index, -1 for None
+
+cdef Frame* push_frame(Frame** stack, Py_ssize_t* cap, Py_ssize_t sp) except NULL
+
+
+# ---- codec cores (one Python->C crossing each) ---------------------------------------------------
+cdef dict decode_command_c(const unsigned char* p, Py_ssize_t n)
+cdef list walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint little,
+                 object sq_tags, Py_ssize_t max_depth)
+cdef bytes inflate_c(const unsigned char* p, Py_ssize_t n, Py_ssize_t max_size)
+
+
+cdef class Receiver:
+    cdef public long long max_pdu
+    cdef public long long max_command
+    cdef public long long max_dataset
+    cdef object _contexts            # frozenset given to set_contexts
+    cdef bint _have_contexts
+    cdef unsigned char _accepted[256]
+    cdef int _ctx                    # context of the message in progress, -1 if none
+    cdef object _command             # decoded command dict while its data set is awaited
+    cdef long long _cmd_len          # bytes of command fragments counted against max_command
+    cdef long long _ds_len           # bytes of data-set fragments counted against max_dataset
+    cdef ByteBuf _pend               # start of a PDU not yet complete
+    cdef ByteBuf _cmd                # command fragments of a multi-fragment command
+    cdef ByteBuf _ds                 # data-set fragments of a multi-fragment data set
+
+    cdef int _reset_message(self) except -1
+    cdef int _check_header(self, unsigned int ptype, uint32_t length) except -1
+    cdef int _pdu(self, unsigned int ptype, const unsigned char* body, uint32_t length,
+                  list events) except -1
+    cdef int _parse(self, const unsigned char* p, Py_ssize_t n, Py_ssize_t* consumed,
+                    list events) except -1
+    cdef int _pdata(self, const unsigned char* body, Py_ssize_t n, list events) except -1
+    cdef int _command_part(self, int ctx, unsigned int control, const unsigned char* frag,
+                           Py_ssize_t flen, list events) except -1
+    cdef int _data_part(self, int ctx, unsigned int control, const unsigned char* frag,
+                        Py_ssize_t flen, list events) except -1
+    cdef list _feed(self, const unsigned char* p, Py_ssize_t n)
+    cdef list _feed_slow(self, const unsigned char* p, Py_ssize_t n, list events)
