@@ -83,5 +83,5 @@ cdef class Receiver:
                            Py_ssize_t flen, list events) except -1
     cdef int _data_part(self, int ctx, unsigned int control, const unsigned char* frag,
                         Py_ssize_t flen, list events) except -1
-    cdef list _feed(self, const unsigned char* p, Py_ssize_t n)
+    cdef list _feed(self, const unsigned char* p, Py_ssize_t n, list events)
     cdef list _feed_slow(self, const unsigned char* p, Py_ssize_t n, list events)

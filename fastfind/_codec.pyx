@@ -371,18 +371,25 @@ cdef class Receiver:
         return self._ctx >= 0
 
     def feed(self, data):
-        """Append received bytes; return the events they complete, in order."""
+        """Append received bytes; return the events they complete, in order.
+
+        If a later PDU in ``data`` is refused, the exception carries the events completed
+        before it as ``completed_events`` (nothing received intact is lost).
+        """
         cdef Py_buffer view
+        cdef list events = []
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
         try:
-            return self._feed(<const unsigned char*>view.buf, view.len)
+            return self._feed(<const unsigned char*>view.buf, view.len, events)
+        except ProtocolError as exc:
+            exc.completed_events = events
+            raise
         finally:
             PyBuffer_Release(&view)
 
-    cdef list _feed(self, const unsigned char* p, Py_ssize_t n):
+    cdef list _feed(self, const unsigned char* p, Py_ssize_t n, list events):
         # On an error the unconsumed bytes stay buffered exactly as in the Python twin: a PDU
         # whose header is refused stays, a PDU whose body is refused is dropped.
-        cdef list events = []
         cdef ByteBuf* pend = &self._pend
         cdef Py_ssize_t off = 0, take, need, consumed = 0
         cdef unsigned int ptype

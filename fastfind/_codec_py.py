@@ -228,7 +228,11 @@ class Receiver:
         return self._ctx >= 0
 
     def feed(self, data: bytes) -> list[tuple]:  # type: ignore[type-arg]
-        """Append received bytes; return the events they complete, in order."""
+        """Append received bytes; return the events they complete, in order.
+
+        If a later PDU in ``data`` is refused, the exception carries the events completed
+        before it as ``completed_events`` (nothing received intact is lost).
+        """
         buf = self._buf
         buf += data
         events: list[tuple] = []  # type: ignore[type-arg]
@@ -264,6 +268,9 @@ class Receiver:
                         body.release()
                 else:
                     events.append((EV_PDU, ptype, bytes(buf[start:pos])))
+        except ProtocolError as exc:
+            exc.completed_events = events  # type: ignore[attr-defined]
+            raise
         finally:
             del buf[:pos]
         return events

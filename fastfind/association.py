@@ -102,6 +102,7 @@ class Association:
         self.state = "Sta4"
         self.peer_released = False
         self.next_message_id = 1
+        self._pending_error: ProtocolError | None = None
 
     # ---- establishment ----------------------------------------------------------------------
     @classmethod
@@ -240,10 +241,22 @@ class Association:
         receiver = self.receiver
         chunk_deadline = None
         while not events:
+            if self._pending_error is not None:
+                exc, self._pending_error = self._pending_error, None
+                raise exc
             if pdu_timeout:
                 chunk_deadline = deadline_after(pdu_timeout) if chunk_deadline is None else chunk_deadline
             n = self.transport.recv_into(self._view, earliest(deadline, chunk_deadline))
-            events.extend(receiver.feed(self._view[:n]))
+            try:
+                events.extend(receiver.feed(self._view[:n]))
+            except ProtocolError as exc:
+                completed = getattr(exc, "completed_events", None)
+                if not completed:
+                    raise
+                # deliver what arrived intact before the fault; the fault comes next
+                events.extend(completed)
+                exc.completed_events = None  # type: ignore[attr-defined]
+                self._pending_error = exc
             if not receiver.buffered and not receiver.in_message:
                 chunk_deadline = None
         return events.popleft()

@@ -11,9 +11,11 @@ pydicom's own reader makes, decoded only when an element is accessed (PS3.5 §7)
 from __future__ import annotations
 
 import os
+import warnings
 from io import BytesIO
 from typing import TYPE_CHECKING
 
+from pydicom.charset import convert_encodings
 from pydicom.datadict import DicomDictionary
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
@@ -113,26 +115,68 @@ def decode_identifier(
     """Decode an identifier into a lazily-converted pydicom Dataset.
 
     The whole structure is validated first (bounded depth, every length checked), so pydicom's
-    own recursive conversion of a sequence can never go deeper than ``max_depth``.
+    own recursive conversion of a sequence can never go deeper than ``max_depth``. The result
+    equals ``pydicom.filereader.read_dataset`` of the same bytes.
     """
     plain, toks = tokens(data, ts, max_depth, max_size)
     implicit, little = ts.implicit, ts.little
     elements: dict[BaseTag, RawDataElement] = {}
+    tags = _TAGS
     for kind, depth, tag, vr, length, start, end in toks:
         if depth or kind > SEQUENCE:
             continue
-        btag = BaseTag(tag)
-        value = plain[start:end]
-        elements[btag] = RawDataElement(btag, vr, length, value, start, implicit, little)
-    ds = Dataset(elements)
-    charset = elements.get(BaseTag(0x00080005))
-    encoding: str | list[str] | None = None
+        btag = tags.get(tag)
+        if btag is None:
+            btag = BaseTag(tag)
+            if len(tags) < 65536:
+                tags[tag] = btag
+        elements[btag] = RawDataElement(btag, vr, length, plain[start:end], start, implicit, little)
+    encoding: list[str] | None = None
+    charset = elements.get(_CHARSET)
     if charset is not None:
-        try:
-            encoding = ds.SpecificCharacterSet
-        except Exception as exc:  # a wrong VR or garbage must not escape as anything else
-            raise CodecError(f"cannot read SpecificCharacterSet: {exc}") from None
-    ds.set_original_encoding(implicit, little, encoding)  # type: ignore[arg-type]
+        encoding = _encodings(charset, implicit, little)
+    return _new_dataset(elements, implicit, little, encoding)
+
+
+_TAGS: dict[int, BaseTag] = {}
+_CHARSET = BaseTag(0x00080005)
+_ENCODINGS: dict[bytes, list[str]] = {}
+_TEMPLATE = dict(Dataset().__dict__)
+
+
+def _encodings(raw: RawDataElement, implicit: bool, little: bool) -> list[str]:
+    """Python codec names for a raw SpecificCharacterSet element (cached per value)."""
+    key = bytes(raw.value or b"")
+    found = _ENCODINGS.get(key)
+    if found is not None:
+        return found
+    try:
+        probe = Dataset({_CHARSET: raw})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = convert_encodings(probe.SpecificCharacterSet)
+    except Exception as exc:  # a wrong VR or garbage must not escape as anything else
+        raise CodecError(f"cannot read SpecificCharacterSet: {exc}") from None
+    if len(_ENCODINGS) < 256:
+        _ENCODINGS[key] = found
+    return found
+
+
+def _new_dataset(
+    elements: dict[BaseTag, RawDataElement], implicit: bool, little: bool, encoding: list[str] | None
+) -> Dataset:
+    """A Dataset over ``elements`` without running Dataset.__init__'s attribute machinery."""
+    ds = object.__new__(Dataset)
+    state = dict(_TEMPLATE)
+    state["_dict"] = elements
+    state["_private_blocks"] = {}
+    state["_pixel_array_opts"] = {"use_pdh": False}
+    state["_pixel_id"] = {}
+    state["_read_implicit"] = implicit
+    state["_read_little"] = little
+    if encoding is not None:
+        state["_read_charset"] = encoding
+    ds.__dict__.update(state)
     return ds
 
 
