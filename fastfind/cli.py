@@ -14,6 +14,8 @@ import signal
 import sys
 from typing import Any
 
+from pydicom.dataset import Dataset
+
 from . import codec, dictionary, errors, extract, logs, netdump
 from . import status as st
 from ._version import __version__
@@ -105,8 +107,7 @@ class Run:
     def run(self) -> int:
         args = self.args
         logs.setup(args.log_level, _responses_level(args), args.log_config)
-        for level, message in _dictionary_messages():
-            log.log(logs.LEVELS.get(level, logging.WARNING), message)
+        _log_pairs(_dictionary_messages())
         if args.arguments:
             shown = "".join(f"'{a}' " for a in args.expanded_argv if a)
             log.info(f"calling 'fastfind' with {len(args.expanded_argv)} arguments: {shown}\n")
@@ -230,12 +231,28 @@ class Run:
 
         a = self.args
         try:
-            ds = query_mod.build_query(fname, list(a.keys)) if fname is None else _load(fname, a)
-            if fname is not None:
-                query_mod.apply_keys(ds, list(a.keys))
+            if fname is None:
+                ds = Dataset()
+            else:
+                messages: list[tuple[str, str]] = []
+                try:
+                    ds = query_mod.load_query_file(fname, a.data_correction, log=messages)
+                finally:
+                    _log_pairs(messages)
+            query_mod.apply_keys(ds, list(a.keys), a.data_correction)
         except UsageError as exc:
             self._log_query_error(fname, exc)
             raise
+        if not dictionary.is_loaded():
+            # DCMTK: the keys are applied, then DIMSE refuses to encode without a dictionary
+            if fname:
+                log.error(f"Find Failed, file: {fname}:")
+            else:
+                log.error("Find Failed, query keys:\n" + _dump_file_block(encode_query(ds, codec.EXPLICIT_LE), codec.EXPLICIT_LE))
+            log.error("0006:0213 Data dictionary missing")
+            missing = UsageError("Data dictionary missing")
+            missing.dcmtk_condition = "0006:0213"  # type: ignore[attr-defined]
+            raise missing
         if self.first_query is None:
             self.first_query = ds
         cid, ts = client.context_for()
@@ -244,14 +261,12 @@ class Run:
             self._one_find(client, cid, ts, identifier, fname, ds, sent=repeat > 0)
 
     def _log_query_error(self, fname: str | None, exc: UsageError) -> None:
-        text = str(exc)
         path = getattr(exc, "path_text", None)
         if path is not None:
             log.error(f"Bad override key/path: {path}")
-        elif fname is not None and not text.startswith("Bad DICOM file"):
-            log.error(f"Bad DICOM file: {fname}: {text}")
-        else:
-            log.error(text)
+            return
+        line = getattr(exc, "log_line", None)  # the parser's messages were logged already
+        log.error(line if line is not None else str(exc))
 
     def _one_find(
         self,
@@ -528,8 +543,7 @@ class Run:
 
 # ---- helpers -------------------------------------------------------------------------------
 def _dictionary_messages() -> list[tuple[str, str]]:
-    out = dictionary.load_from_environment()
-    return [m if isinstance(m, tuple) else ("warn", str(m)) for m in out]
+    return list(dictionary.load_from_environment())
 
 
 _PREFIX_LEVELS = {"F": logs.FATAL, "E": logging.ERROR, "W": logging.WARNING, "I": logging.INFO, "D": logging.DEBUG}
@@ -542,13 +556,10 @@ def _log_prefixed(lines: list[str]) -> None:
         log.log(level, line[3:] if line[1:3] == ": " else line)
 
 
-def _load(fname: str, args: Any) -> Any:
-    from . import query as query_mod
-
-    try:
-        return query_mod.load_query_file(fname, data_correction=args.data_correction)
-    except TypeError:
-        return query_mod.load_query_file(fname)
+def _log_pairs(pairs: list[tuple[str, str]]) -> None:
+    """Log ``(level letter, message)`` pairs (from the query loader and dictionary)."""
+    for level, message in pairs:
+        log.log(_PREFIX_LEVELS.get(level[:1].upper(), logging.WARNING), message)
 
 
 def _display_path(directory: str, name: str) -> str:
@@ -608,7 +619,8 @@ def _condition_text(exc: BaseException) -> str:
     if isinstance(exc, DimseTimeout):
         return f"0006:0207 {exc}"
     cond = getattr(exc, "dcmtk_condition", None)
-    return f"{cond} {exc}" if cond else str(exc)
+    text = getattr(exc, "condition_text", None) or str(exc)
+    return f"{cond} {text}" if cond else text
 
 
 __all__ = ["main", "TS_NAMES"]

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from contextlib import contextmanager
 from struct import Struct
 from typing import Any
 
@@ -550,7 +551,11 @@ def request_lines(ds: Dataset, sent: bool = False) -> list[str]:
         ts = {(True, True): codec.IMPLICIT_LE, (False, False): codec.EXPLICIT_BE}.get(
             (bool(implicit), bool(little)), codec.EXPLICIT_LE
         )
-    plain = codec.encode_identifier(ds, ts)
+    if sent:
+        plain = codec.encode_identifier(ds, ts)
+    else:
+        with _as_read(ds):  # sequences read with undefined length are shown that way
+            plain = codec.encode_identifier(ds, ts)
     toks = codec.walk_dataset(plain, ts.implicit, ts.little, codec.SQ_TAGS)
     if sent:
         return format_dataset(plain, toks, ts)
@@ -577,7 +582,7 @@ def request_lines(ds: Dataset, sent: bool = False) -> list[str]:
             continue
         elem = elements[index]
         index += 1
-        if isinstance(elem, RawDataElement):
+        if _from_file(elem):
             if kind == codec.SEQUENCE:
                 skip_depth = depth
             continue
@@ -592,6 +597,34 @@ def request_lines(ds: Dataset, sent: bool = False) -> list[str]:
             if _unpadded_odd(elem):
                 overrides[tok[5]] = raw[:-1]
     return format_dataset(plain, toks, ts, overrides=overrides, memory_starts=memory_starts)
+
+
+def _from_file(elem: Any) -> bool:
+    """True if DCMTK would hold ``elem`` as read from the query file (not set by a key)."""
+    from .query import read_from_file
+
+    return isinstance(elem, RawDataElement) or read_from_file(elem)
+
+
+@contextmanager
+def _as_read(ds: Dataset) -> Iterator[None]:
+    """Temporarily mark sequences/items read with undefined length as undefined-length."""
+    changed: list[tuple[Any, str, Any]] = []
+    for elem in _in_order(ds):
+        if isinstance(elem, RawDataElement) or elem.VR != "SQ":
+            continue
+        if getattr(elem, "read_undefined_length", False):
+            changed.append((elem, "is_undefined_length", elem.is_undefined_length))
+            elem.is_undefined_length = True
+        for item in elem.value:
+            if getattr(item, "read_undefined_length", False):
+                changed.append((item, "is_undefined_length_sequence_item", item.is_undefined_length_sequence_item))
+                item.is_undefined_length_sequence_item = True
+    try:
+        yield
+    finally:
+        for obj, attr, old in changed:
+            setattr(obj, attr, old)
 
 
 def _unpadded_odd(elem: Any) -> bool:

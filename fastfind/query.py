@@ -13,7 +13,14 @@ disabled and private reservations unchecked, as ``dfindscu.cc`` configures it:
 
 The returned :class:`pydicom.Dataset` holds values typed so that
 :func:`fastfind.codec.encode_identifier` writes the bytes DCMTK would send: string values are
-kept verbatim (no charset round trip), sequences and items get defined lengths.
+kept verbatim (no charset round trip), odd-length strings get DCMTK's pad, sequences and items
+get defined lengths. A data set read from a query file also records, for the ``Request
+Identifiers`` dump, its transfer syntax (``original_encoding``), which elements still hold the
+file's value (:func:`read_from_file`) and which sequences/items had an undefined length
+(``read_undefined_length``). DCMTK's parser warnings come back through ``log``.
+
+Not modelled here (the encoder's job): DCMTK recalculates group length elements and byte-swaps
+OW/OF/OD/OL/OV values in big endian; pydicom's writer drops the former and not the latter.
 
 Deviations (documented, deliberate): keys are applied atomically (a bad key leaves the data set
 as it was; DCMTK's undo is partial, but findscu never sends that data set); an item number above
@@ -76,12 +83,16 @@ class QueryFileError(UsageError):
     prints ``Find SCU Failed: <code> <text>``.
     """
 
-    def __init__(self, path: str, text: str, condition: str):
+    def __init__(
+        self, path: str, text: str, condition: str, log: list[tuple[str, str]] | None = None
+    ):
         super().__init__(text)
         self.path = path
         self.condition_text = text
         self.dcmtk_condition = condition
         self.log_line = f"Bad DICOM file: {path}: {text}"
+        #: DCMTK's parser messages before ``log_line``, as ``(level, message)`` pairs
+        self.log_lines: list[tuple[str, str]] = list(log or [])
 
 
 # ---- scanf emulation ----------------------------------------------------------------------
@@ -386,7 +397,7 @@ def _parse_item(path: str) -> tuple[int, str]:
                 )
             if close + 1 < len(path):
                 close += 1
-            return number, path[close + 1 :]
+            return number & 0xFFFFFFFF, path[close + 1 :]  # DCMTK casts the long to Uint32
     raise QueryKeyError(f"Unable to parse item number at beginning of path: {path}")
 
 
@@ -517,7 +528,12 @@ def _explicit_meta(data: bytes, pos: int) -> tuple[int, str | None]:
             length = struct.unpack_from("<H", data, pos + 6)[0]
             start = pos + 8
         if start + length > len(data):
-            raise QueryFileError("", *reversed(COND_PREMATURE))
+            tag = 0x00020000 | elem
+            message = (
+                f"DcmElement: {_tag_name(tag)} {_tag_text(tag)} larger ({length}) than remaining "
+                f"bytes ({len(data) - start}) in file, premature end of stream"
+            )
+            raise QueryFileError("", *reversed(COND_INVALID_STREAM), [("E", message)])
         if elem == 0x10:
             ts_uid = data[start : start + length].rstrip(b"\0 ").decode("latin-1")
         pos = start + length
@@ -554,8 +570,10 @@ def _read_dataset(path: str) -> tuple[bytes, bool, bool]:
     if pos or data[:2] == b"\x02\x00" and data[4:6].isupper():
         try:
             pos, ts_uid = _explicit_meta(data, pos)
-        except QueryFileError:  # DCMTK: element larger than the rest of the meta header
-            raise QueryFileError(path, COND_INVALID_STREAM[1], COND_INVALID_STREAM[0]) from None
+        except QueryFileError as exc:  # DCMTK: element larger than the rest of the meta header
+            raise QueryFileError(
+                path, exc.condition_text, exc.dcmtk_condition, exc.log_lines
+            ) from None
     body = data[pos:]
     if ts_uid == _DEFLATED:
         try:
@@ -585,63 +603,204 @@ _UNPACK = {
 
 
 def _convert_item(src: Dataset, implicit: bool, little: bool, dc: bool) -> Dataset:
-    """Rebuild a decoded data set with values typed as DCMTK would write them."""
+    """Rebuild a decoded data set with values typed as DCMTK would write them.
+
+    Every element keeps where it was read (``file_tell``, see :func:`read_from_file`);
+    sequences and items remember an undefined length as read (``read_undefined_length``).
+    """
     out = Dataset()
     for btag in sorted(src.keys()):
         raw = src.get_item(btag)
-        tag = int(btag)
-        vr = raw.VR if raw.VR else None
-        if vr is None:  # implicit VR: the dictionary, with the item's private creators
-            creator = None
-            if (tag >> 16) & 1 and (tag & 0xFFFF) >= 0x1000:
-                creator = _private_creator(src, tag)
-            found = dictionary.entry_for(tag, creator)
-            vr = element_vr(tag, found[0]) if found else "UN"
-        if vr == "SQ" or (isinstance(raw, RawDataElement) and raw.length == 0xFFFFFFFF):
-            items = src[btag].value
-            seq = Sequence(_convert_item(i, implicit, little, dc) for i in items or [])
-            out[btag] = make_element(tag, "SQ", seq)
-            continue
-        value = raw.value if isinstance(raw, RawDataElement) else b""
-        if vr in STRING_VRS:
-            if dc:
-                if len(value) & 1:
-                    value += b"\0"
-                value = _strip_padding(vr, value)
-            out[btag] = string_element(tag, vr, value)
-        elif vr in _UNPACK:
-            fmt, size = _UNPACK[vr]
-            count = len(value) // size
-            numbers = list(
-                struct.unpack(("<" if little else ">") + fmt * count, value[: count * size])
-            )
-            if vr == "AT":
-                numbers = [numbers[i] << 16 | numbers[i + 1] for i in range(0, len(numbers), 2)]
-            if not numbers:
-                out[btag] = make_element(tag, vr, None)
-            else:
-                out[btag] = make_element(tag, vr, numbers[0] if len(numbers) == 1 else numbers)
-        else:  # OB, OW, OF, OD, OL, OV, UN: bytes as read (PS3.5 §7.3: byte swapping not modelled)
-            out[btag] = make_element(tag, vr, value)
+        elem = _convert_element(src, raw, implicit, little, dc)
+        elem.file_tell = getattr(raw, "value_tell", None) or 0
+        out[btag] = elem
     return out
 
 
-def load_query_file(path: str, data_correction: bool = False) -> Dataset:
+def _convert_element(
+    src: Dataset, raw: RawDataElement | DataElement, implicit: bool, little: bool, dc: bool
+) -> DataElement:
+    tag = int(raw.tag)
+    vr = raw.VR if raw.VR else None
+    if vr is None:  # implicit VR: the dictionary, with the item's private creators
+        creator = None
+        if (tag >> 16) & 1 and (tag & 0xFFFF) >= 0x1000:
+            creator = _private_creator(src, tag)
+        found = dictionary.entry_for(tag, creator)
+        vr = element_vr(tag, found[0]) if found else "UN"
+    undefined = getattr(raw, "length", None) == 0xFFFFFFFF or getattr(
+        raw, "is_undefined_length", False
+    )
+    if vr == "SQ" or undefined:
+        source = src[raw.tag]
+        items = []
+        for item in source.value or []:
+            converted = _convert_item(item, implicit, little, dc)
+            converted.read_undefined_length = bool(
+                getattr(item, "is_undefined_length_sequence_item", False)
+            )
+            items.append(converted)
+        elem = make_element(tag, "SQ", Sequence(items))
+        elem.read_undefined_length = bool(undefined)
+        return elem
+    if not isinstance(raw.value, bytes | None):  # pydicom converted it: encode it back
+        raw = RawDataElement(
+            raw.tag, vr, 0, _encode_value(raw, implicit, little), 0, implicit, little
+        )
+    value = raw.value or b""
+    if vr in STRING_VRS:
+        if dc:
+            if len(value) & 1:
+                value += b"\0"
+            value = _strip_padding(vr, value)
+        return string_element(tag, vr, value)
+    if vr in _UNPACK:
+        fmt, size = _UNPACK[vr]
+        count = len(value) // size
+        numbers = list(struct.unpack(("<" if little else ">") + fmt * count, value[: count * size]))
+        if vr == "AT":
+            numbers = [numbers[i] << 16 | numbers[i + 1] for i in range(0, len(numbers), 2)]
+        if not numbers:
+            return make_element(tag, vr, None)
+        return make_element(tag, vr, numbers[0] if len(numbers) == 1 else numbers)
+    # OB, OW, OF, OD, OL, OV, UN: bytes as read (big endian OW/OF/... are not byte-swapped)
+    return make_element(tag, vr, value)
+
+
+def _encode_value(elem: DataElement, implicit: bool, little: bool) -> bytes:
+    from io import BytesIO
+
+    from pydicom.filebase import DicomFileLike
+    from pydicom.filewriter import write_data_element
+
+    fp = DicomFileLike(BytesIO())
+    fp.is_implicit_VR, fp.is_little_endian = True, little
+    write_data_element(fp, elem)
+    return fp.parent.getvalue()[8:]  # type: ignore[attr-defined]
+
+
+def read_from_file(elem: DataElement) -> bool:
+    """True if ``elem`` came from the query file unchanged (no ``-k`` key replaced it).
+
+    For the ``Request Identifiers`` dump: DCMTK prints such elements with their lengths as
+    read, and elements set from keys as it holds them in memory.
+    """
+    return getattr(elem, "file_tell", None) is not None
+
+
+_LONG_VRS = frozenset(b"OB OD OF OL OV OW SQ UC UN UR UT SV UV".split())
+_VALUE_WIDTH = {
+    "US": 2, "SS": 2, "OW": 2, "xs": 2, "lt": 2,
+    "UL": 4, "SL": 4, "FL": 4, "AT": 4, "OF": 4, "OL": 4, "up": 4,
+    "FD": 8, "OD": 8, "SV": 8, "UV": 8, "OV": 8,
+}  # fmt: skip
+MAX_READ_LENGTH = 4096  # DCMTK's DCM_MaxReadLength used by DcmFileFormat::loadFile
+
+
+def _tag_text(tag: int) -> str:
+    return f"({tag >> 16:04x},{tag & 0xFFFF:04x})"
+
+
+def _tag_name(tag: int) -> str:
+    found = dictionary.entry(tag)
+    return found[2] if found else "Unknown Tag & Data"
+
+
+def scan_dataset(
+    body: bytes, implicit: bool, little: bool
+) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """DCMTK's parser diagnostics for a data set: ``(log lines, (code, text) or None)``.
+
+    Walks every element header (items and sequences included) the way ``DcmItem::read`` meets
+    them: odd or misaligned lengths are ``W:`` lines; a value longer than the rest of the file
+    is an ``E:`` line and the load fails (``Invalid stream`` for values DCMTK reads at once,
+    ``I/O suspension ...`` for larger ones it defers, and for truncated headers).
+    """
+    order = "<" if little else ">"
+    log: list[tuple[str, str]] = []
+    pos, end = 0, len(body)
+    while pos < end:
+        if end - pos < 8:
+            return log, COND_PREMATURE
+        group, elem = struct.unpack_from(order + "HH", body, pos)
+        tag = group << 16 | elem
+        if group == 0xFFFE:
+            pos += 8
+            continue
+        vr: str | None
+        if implicit:
+            length = struct.unpack_from(order + "I", body, pos + 4)[0]
+            header = 8
+            found = dictionary.entry(tag)
+            vr = found[0] if found else None
+        else:
+            raw_vr = body[pos + 4 : pos + 6]
+            vr = raw_vr.decode("latin-1")
+            if raw_vr in _LONG_VRS:
+                if end - pos < 12:
+                    return log, COND_PREMATURE
+                length = struct.unpack_from(order + "I", body, pos + 8)[0]
+                header = 12
+            else:
+                length = struct.unpack_from(order + "H", body, pos + 6)[0]
+                header = 8
+        if vr == "SQ" or length == 0xFFFFFFFF:
+            pos += header  # the items follow
+            continue
+        width = _VALUE_WIDTH.get(vr or "", 1)
+        if width > 1 and length % width:
+            log.append(
+                (
+                    "W",
+                    f"DcmItem: Length of element {_tag_text(tag)} is not a multiple of {width} "
+                    f"(VR={vr})",
+                )
+            )
+        if length & 1:
+            log.append(("W", f"DcmItem: Length of element {_tag_text(tag)} is odd"))
+        remaining = end - pos - header
+        if length > remaining:
+            where = f"DcmElement: {_tag_name(tag)} {_tag_text(tag)} larger ({length})"
+            if length > MAX_READ_LENGTH:
+                log.append(("E", f"{where} than remaining bytes in file"))
+                return log, COND_PREMATURE
+            log.append(
+                (
+                    "E",
+                    f"{where} than remaining bytes ({remaining}) in file, premature end of stream",
+                )
+            )
+            return log, COND_INVALID_STREAM
+        pos += header + length
+    return log, None
+
+
+def load_query_file(
+    path: str, data_correction: bool = False, log: list[tuple[str, str]] | None = None
+) -> Dataset:
     """Read a query file (with or without meta header) and return its data set.
 
     ``data_correction`` is findscu's ``+dc``: odd-length strings get a NUL pad, then trailing
     spaces (UI: all white space and trailing NULs) are removed before re-padding.
-    Raises :class:`QueryFileError` with DCMTK's texts.
+    DCMTK's parser warnings (odd lengths, ...) are appended to ``log`` as ``(level, message)``.
+    Raises :class:`QueryFileError` with DCMTK's texts (its ``log_lines`` hold the messages).
     """
     from . import codec
 
     body, implicit, little = _read_dataset(path)
+    messages, failure = scan_dataset(body, implicit, little)
+    if log is not None:
+        log.extend(messages)
+    if failure is not None:
+        raise QueryFileError(path, failure[1], failure[0], messages)
     ts = codec.TransferSyntax("", implicit, little)
     try:
         decoded = codec.decode_identifier(body, ts)
-        return _convert_item(decoded, implicit, little, data_correction)
+        ds = _convert_item(decoded, implicit, little, data_correction)
+        ds.set_original_encoding(implicit, little, decoded.original_character_set)
+        return ds
     except (CodecError, ValueError, KeyError, struct.error, TypeError):
-        raise QueryFileError(path, COND_PREMATURE[1], COND_PREMATURE[0]) from None
+        raise QueryFileError(path, COND_PREMATURE[1], COND_PREMATURE[0], messages) from None
 
 
 def build_query(path: str | None, keys: Iterable[str], data_correction: bool = False) -> Dataset:
@@ -653,6 +812,10 @@ def build_query(path: str | None, keys: Iterable[str], data_correction: bool = F
 
 __all__ = [
     "MAX_ITEMS",
+    "element_vr",
+    "make_element",
+    "read_from_file",
+    "scan_dataset",
     "QueryFileError",
     "QueryKeyError",
     "apply_key",
