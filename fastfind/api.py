@@ -30,7 +30,7 @@ from .errors import (
     UsageError,
 )
 from .negotiation import ProposedContext
-from .transport import Transport, deadline_after, earliest
+from .transport import Transport, deadline_after
 from .uids import (
     IMPLEMENTATION_CLASS_UID,
     IMPLEMENTATION_VERSION_NAME,
@@ -174,38 +174,30 @@ class FindOperation:
         if self.final is not None:
             raise StopIteration
         client = self.client
-        assoc = client._require()
-        deadline = earliest(deadline_after(client.dimse_timeout), self._cancel_deadline)
+        assoc = client.association
+        if assoc is None:
+            raise UsageError("the association is not open")
         try:
-            ctx, cmd, ds = assoc.receive_message(deadline, client.socket_timeout)
+            ctx, cmd, ds = assoc.receive_message(
+                client.dimse_timeout, client.socket_timeout, self._cancel_deadline
+            )
         except DimseTimeout:
             if self._cancel_deadline is not None:
                 raise DimseTimeout("no final status after C-CANCEL within the post-cancel timeout") from None
             raise
-        field = cmd.get(0x0100)
-        if field != C_FIND_RSP:
-            text = f"0x{field:x}" if isinstance(field, int) else "missing"
-            assoc.abort(0, 0)
-            raise ProtocolError(f"DIMSE: Unexpected Response Command Field: {text}", 0, 0)
-        responded = cmd.get(0x0120)
-        if responded != self.message_id:
-            assoc.abort(0, 0)
-            raise ProtocolError(
-                f"DIMSE: Unexpected Response MsgId: {responded} (expected: {self.message_id})", 0, 0
-            )
-        if not isinstance(cmd.get(0x0900), int):
-            assoc.abort(0, 0)
-            raise ProtocolError("DIMSE: C-FIND-RSP without a Status", 0, 0)
-        if ctx != self.context_id:
-            assoc.abort(0, 0)
-            raise ProtocolError(
-                f"C-FIND-RSP on presentation context {ctx}, request was on {self.context_id}", 0, 0
-            )
+        status_value = cmd.get(0x0900)
+        if (
+            cmd.get(0x0100) != C_FIND_RSP
+            or cmd.get(0x0120) != self.message_id
+            or ctx != self.context_id
+            or status_value.__class__ is not int
+        ):
+            self._refuse(assoc, ctx, cmd)
         client.response_count += 1
         rsp = FindResponse(
             client.response_count, cmd, ds, self.transfer_syntax, self.message_id, client._limits
         )
-        if rsp.is_pending:
+        if status_value == 0xFF00 or status_value == 0xFF01:
             if ds is None:
                 self.warnings.append("Status Pending, but no identifier (DataSetType 0x0101)")
             else:
@@ -222,6 +214,22 @@ class FindOperation:
                 rsp.identifier = None
             self.final = rsp
         return rsp
+
+    def _refuse(self, assoc: Association, ctx: int, cmd: dict[int, Any]) -> None:
+        """Abort (source 0) for a response that does not answer our request (PS3.7 §9.3.2.2)."""
+        field = cmd.get(0x0100)
+        responded = cmd.get(0x0120)
+        if field != C_FIND_RSP:
+            text = f"0x{field:x}" if isinstance(field, int) else "missing"
+            message = f"DIMSE: Unexpected Response Command Field: {text}"
+        elif responded != self.message_id:
+            message = f"DIMSE: Unexpected Response MsgId: {responded} (expected: {self.message_id})"
+        elif ctx != self.context_id:
+            message = f"C-FIND-RSP on presentation context {ctx}, request was on {self.context_id}"
+        else:
+            message = "DIMSE: C-FIND-RSP without a Status"
+        assoc.abort(0, 0)
+        raise ProtocolError(message, 0, 0)
 
     def cancel(self) -> None:
         """Send C-CANCEL-RQ for this request (once)."""

@@ -200,13 +200,21 @@ class Association:
             self.transport.close()
             raise
 
-    def receive_message(self, deadline: float | None, pdu_timeout: float | None = None) -> tuple:  # type: ignore[type-arg]
+    def receive_message(
+        self, timeout: float | None, pdu_timeout: float | None = None, until: float | None = None
+    ) -> tuple:  # type: ignore[type-arg]
         """Return the next DIMSE message ``(context_id, command, dataset | None)``.
 
-        ``deadline`` bounds the whole message; ``pdu_timeout`` (the socket timeout) bounds the
-        wait for each chunk of it. Non-P-DATA PDUs are handled per PS3.8 Sta6/Sta7: a release
-        request or an abort from the peer raises :class:`PeerAborted`.
+        ``timeout`` bounds the wait for the whole message (from now), ``until`` is an extra
+        absolute deadline, and ``pdu_timeout`` (the socket timeout) bounds the wait for each
+        chunk of it. Non-P-DATA PDUs are handled per PS3.8 Sta6/Sta7: a release request or an
+        abort from the peer raises :class:`PeerAborted`.
         """
+        events = self._events
+        if events and events[0][0] == codec.EV_MESSAGE:  # already received: no wait at all
+            event = events.popleft()
+            return event[1], event[2], event[3]
+        deadline = earliest(deadline_after(timeout), until)
         while True:
             try:
                 event = self._next_event(deadline, pdu_timeout)

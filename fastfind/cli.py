@@ -33,7 +33,7 @@ from .errors import (
     UsageError,
 )
 from .negotiation import ProposedContext
-from .uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, TS_NAMES
+from .uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, TS_NAMES, new_uid
 
 log = logs.log
 rsplog = logs.responses
@@ -101,6 +101,8 @@ class Run:
         self.single_xml: Any = None
         self.single_xml_file: Any = None
         self.tables: list[tuple[Any, Any, str, str]] = []  # (writer, file, tmp path, final path)
+        self.writer: extract.FileWriter | None = None
+        self.info = self.debug = self.rsp_info = False
         self.first_query: Any = None
 
     # ---- top level ------------------------------------------------------------------------
@@ -211,6 +213,10 @@ class Run:
         try:
             if a.extract == "xml-single":
                 self._open_single_xml()
+            elif a.extract in ("dcm", "xml"):
+                self.writer = extract.FileWriter(
+                    a.output_directory, threads=3, sync=a.sync, no_clobber=a.no_clobber
+                )
             self._open_tables()
             files: list[str | None] = list(a.files) or [None]
             for fname in files:
@@ -221,6 +227,7 @@ class Run:
         except FastFindError as exc:
             failure = exc
         finally:
+            self._close_writer()
             self._close_single_xml()
             self._close_tables()
         return self._teardown(client, failure)
@@ -290,14 +297,18 @@ class Run:
             log.info(f"Sending Find Request (MsgID {msg_id})")
         if log.isEnabledFor(logging.INFO):
             log.info("Request Identifiers:\n" + _request_block(ds, sent))
+        self.debug = log.isEnabledFor(logging.DEBUG)
+        self.info = log.isEnabledFor(logging.INFO)
+        self.rsp_info = rsplog.isEnabledFor(logging.INFO)
         try:
             op = client.send_request(cid, ts, identifier)
             for rsp in op:
                 self.received += 1
-                for w in op.warnings:
-                    log.warning(f"DIMSE Warning: ({a.aetitle},{a.called_aetitle}): findUser: {w}")
-                op.warnings.clear()
-                if rsp.is_pending:
+                if op.warnings:
+                    for w in op.warnings:
+                        log.warning(f"DIMSE Warning: ({a.aetitle},{a.called_aetitle}): findUser: {w}")
+                    op.warnings.clear()
+                if rsp.status in st.PENDING_STATUSES:
                     self._on_pending(op, rsp)
                 else:
                     self._on_final(op, rsp)
@@ -312,16 +323,16 @@ class Run:
     def _on_pending(self, op: FindOperation, rsp: FindResponse) -> None:
         a = self.args
         n = rsp.number
-        if log.isEnabledFor(logging.DEBUG):
+        if self.debug:
             log.info(f"Received Find Response {n}")
             log.debug(netdump.dimse_message("INCOMING", rsp.command, op.context_id, rsp.identifier is not None))
             if rsplog.isEnabledFor(logging.INFO):
                 log.debug("Response Identifiers:\n" + _dump_response(rsp))
-        elif rsplog.isEnabledFor(logging.INFO):
+        elif self.rsp_info:
             rsplog.info(SEPARATOR)
             rsplog.info(f"Find Response: {n} ({rsp.status_text})")
             rsplog.info(_dump_response(rsp))
-        else:
+        elif self.info:
             log.info(f"Received Find Response {n} ({rsp.status_text})")
         if a.extract is not None and rsp.identifier is not None and self.write_error is None:
             if a.limit_output is not None and n > a.limit_output:
@@ -367,23 +378,18 @@ class Run:
     def _extract(self, rsp: FindResponse) -> None:
         a = self.args
         n = rsp.number
-        if a.extract == "dcm":
+        writer = self.writer
+        if a.extract == "dcm" and writer is not None:
             name = f"rsp{n:04d}.dcm"
-            path = os.path.join(a.output_directory, name) if a.output_directory else name
-            log.info(f"Writing response dataset to file: {_display_path(a.output_directory, name)}")
+            if self.info:
+                log.info(f"Writing response dataset to file: {_display_path(a.output_directory, name)}")
             sop_class = _uid_value(rsp.top_level_value(0x00080016))
-            sop_instance = _uid_value(rsp.top_level_value(0x00080018))
-            from .uids import new_uid
-
-            meta = extract.file_meta(sop_class, sop_instance or new_uid(), rsp.transfer_syntax.uid)
+            sop_instance = _uid_value(rsp.top_level_value(0x00080018)) or new_uid()
+            meta = extract.file_meta(sop_class, sop_instance, rsp.transfer_syntax.uid)
             assert rsp.identifier is not None
-            _, existed = extract.write_atomic(
-                a.output_directory, name, [meta, rsp.identifier], sync=a.sync, no_clobber=a.no_clobber
-            )
-            if existed:
-                log.warning(f"replaced existing file {path}")
-            self.written += 1
-        elif a.extract == "xml":
+            writer.submit(n, name, [meta, rsp.identifier])
+            self._drain_writer()
+        elif a.extract == "xml" and writer is not None:
             from . import xmlout
 
             name = f"rsp{n:04d}.xml"
@@ -391,13 +397,35 @@ class Run:
             assert rsp.identifier is not None
             data, messages = xmlout.response_xml(rsp.identifier, rsp.transfer_syntax)
             _log_prefixed(messages)
-            extract.write_atomic(a.output_directory, name, [data], sync=a.sync, no_clobber=a.no_clobber)
-            self.written += 1
+            writer.submit(n, name, [data])
+            self._drain_writer()
         elif a.extract == "xml-single" and self.single_xml is not None:
             log.debug("Writing response dataset to XML file")
             assert rsp.identifier is not None
             _log_prefixed(self.single_xml.add(rsp.identifier, rsp.transfer_syntax))
             self.written += 1
+
+    def _drain_writer(self) -> None:
+        writer = self.writer
+        if writer is not None:
+            while writer.messages:
+                log.warning(writer.messages.popleft())
+
+    def _close_writer(self) -> None:
+        """Wait for the queued files; account for them (every file is complete or absent)."""
+        writer = self.writer
+        if writer is None:
+            return
+        try:
+            writer.close()
+        except OutputError as exc:
+            if self.write_error is None:
+                self.write_error = exc
+                log.error(str(exc))
+        self._drain_writer()
+        self.written += writer.written
+        self.failed_numbers = sorted(set(self.failed_numbers) | set(writer.failed))
+        self.writer = None
 
     def _open_single_xml(self) -> None:
         from . import xmlout

@@ -9,24 +9,17 @@ never from peer data.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import os
 import struct
-import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from .errors import OutputError
 from .uids import GENERIC_FILE_SOP_CLASS, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
 PREAMBLE = b"\x00" * 128 + b"DICM"
-_UMASK: int | None = None
-
-
-def _umask() -> int:
-    global _UMASK
-    if _UMASK is None:
-        mask = os.umask(0)
-        os.umask(mask)
-        _UMASK = mask
-    return _UMASK
 
 
 def _element(elem: int, vr: bytes, value: bytes) -> bytes:
@@ -66,34 +59,50 @@ def check_output_directory(path: str) -> None:
         raise OutputError("specified output directory is not writeable")
 
 
+_SEQ = itertools.count()
+_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
 def write_atomic(
     directory: str, name: str, chunks: list[bytes], *, sync: bool = False, no_clobber: bool = False
 ) -> tuple[str, bool]:
     """Write ``chunks`` to ``directory/name`` atomically; return ``(path, replaced_existing)``.
 
-    Raises :class:`OutputError` (the temporary file is removed) on any OS error.
+    The data goes to a new hidden file ``.name.<pid>.<n>.part`` (``O_CREAT|O_EXCL|O_NOFOLLOW``,
+    mode ``0666 & ~umask`` as DCMTK's ``fopen``), which is then renamed over ``name``: the
+    rename replaces a symlink planted at ``name`` instead of following it. With ``no_clobber``
+    an existing ``name`` is an error (``link`` fails atomically). Raises :class:`OutputError`
+    (the temporary file is removed) on any OS error.
     """
-    final = os.path.join(directory, name)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory or ".")
-    except OSError as exc:
-        raise OutputError(f"Writing file: {final}: {exc.strerror or exc}") from None
+    final = os.path.join(directory, name) if directory else name
+    base = directory or "."
+    while True:
+        tmp = os.path.join(base, f".{name}.{os.getpid()}.{next(_SEQ)}.part")
+        try:
+            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"Writing file: {final}: {exc.strerror or exc}") from None
     try:
         try:
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
+            total = sum(len(c) for c in chunks)
+            done = os.writev(fd, chunks)
+            if done < total:  # short write: finish the rest chunk by chunk
+                rest = memoryview(b"".join(chunks))[done:]
+                while rest:
+                    rest = rest[os.write(fd, rest) :]
             if sync:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.chmod(tmp, 0o666 & ~_umask())
-        existed = os.path.lexists(final)
         if no_clobber:
             os.link(tmp, final)
             os.unlink(tmp)
+            existed = False
         else:
+            existed = os.path.lexists(final)
             os.replace(tmp, final)
     except OSError as exc:
         try:
@@ -102,6 +111,87 @@ def write_atomic(
             pass
         raise OutputError(f"Writing file: {final}: {exc.strerror or exc}") from None
     return final, existed
+
+
+class FileWriter:
+    """Write response files atomically on a small thread pool, with back-pressure.
+
+    The network loop stays single-threaded; file creation (system calls that release the GIL)
+    overlaps with it. At most ``max_pending`` files wait in memory: a slow disk slows the
+    reader instead of queueing without bound. The first failure is raised, as
+    :class:`OutputError`, by the next :meth:`submit` or by :meth:`close`; ``failed`` lists the
+    response numbers that could not be written.
+    """
+
+    def __init__(
+        self, directory: str, *, threads: int = 3, max_pending: int = 64, sync: bool = False,
+        no_clobber: bool = False,
+    ):
+        self.directory = directory
+        self.sync = sync
+        self.no_clobber = no_clobber
+        self.written = 0
+        self.failed: list[int] = []
+        self.messages: collections.deque[str] = collections.deque()
+        self._error: OutputError | None = None
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_pending)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="fastfind-writer") if threads else None
+
+    def submit(self, number: int, name: str, chunks: list[bytes]) -> None:
+        """Queue one file; raises the first earlier failure instead."""
+        self.raise_if_failed()
+        if self._pool is None:
+            self._write(number, name, chunks)
+            self.raise_if_failed()
+            return
+        self._slots.acquire()
+        try:
+            self._pool.submit(self._write_released, number, name, chunks)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _write_released(self, number: int, name: str, chunks: list[bytes]) -> None:
+        try:
+            self._write(number, name, chunks)
+        finally:
+            self._slots.release()
+
+    def _write(self, number: int, name: str, chunks: list[bytes]) -> None:
+        try:
+            path, existed = write_atomic(
+                self.directory, name, chunks, sync=self.sync, no_clobber=self.no_clobber
+            )
+        except OutputError as exc:
+            with self._lock:
+                self.failed.append(number)
+                if self._error is None:
+                    self._error = exc
+            return
+        except BaseException as exc:  # never lose a failure in a worker thread
+            with self._lock:
+                self.failed.append(number)
+                if self._error is None:
+                    self._error = OutputError(f"Writing file: {name}: {exc}")
+            return
+        with self._lock:
+            self.written += 1
+        if existed:
+            self.messages.append(f"replaced existing file {path}")
+
+    def raise_if_failed(self) -> None:
+        error = self._error
+        if error is not None:
+            self._error = None
+            raise error
+
+    def close(self) -> None:
+        """Wait for every queued file; raise the first failure not raised yet."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self.raise_if_failed()
 
 
 def sync_directory(directory: str) -> None:
