@@ -10,6 +10,7 @@ never from peer data.
 from __future__ import annotations
 
 import collections
+import errno
 import itertools
 import os
 import struct
@@ -63,19 +64,73 @@ _SEQ = itertools.count()
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_tmpfile_ok: dict[str, bool] = {}
+
+
 def write_atomic(
     directory: str, name: str, chunks: list[bytes], *, sync: bool = False, no_clobber: bool = False
 ) -> tuple[str, bool]:
     """Write ``chunks`` to ``directory/name`` atomically; return ``(path, replaced_existing)``.
 
-    The data goes to a new hidden file ``.name.<pid>.<n>.part`` (``O_CREAT|O_EXCL|O_NOFOLLOW``,
-    mode ``0666 & ~umask`` as DCMTK's ``fopen``), which is then renamed over ``name``: the
-    rename replaces a symlink planted at ``name`` instead of following it. With ``no_clobber``
-    an existing ``name`` is an error (``link`` fails atomically). Raises :class:`OutputError`
-    (the temporary file is removed) on any OS error.
+    Where the file system supports it, the data goes to an unnamed file (``O_TMPFILE``) that is
+    given its name only when complete (``linkat``): one directory operation, as cheap as a plain
+    create, and nothing partial is ever visible. If ``name`` exists (or ``O_TMPFILE`` is not
+    available) the data goes to a hidden ``.name.<pid>.<n>.part`` file (``O_EXCL|O_NOFOLLOW``)
+    renamed over ``name`` -- the rename replaces a symlink planted at ``name`` instead of
+    following it. Files get mode ``0666 & ~umask``, as DCMTK's ``fopen``. With ``no_clobber`` an
+    existing ``name`` is an error. Raises :class:`OutputError` (nothing left behind) on failure.
     """
     final = os.path.join(directory, name) if directory else name
     base = directory or "."
+    try:
+        if _O_TMPFILE and _tmpfile_ok.get(base, True):
+            fd = _open_unnamed(base)
+            if fd >= 0:
+                try:
+                    _write_all(fd, chunks, sync)
+                    try:
+                        # src_dir_fd makes CPython use linkat(..., AT_SYMLINK_FOLLOW)
+                        os.link(f"/proc/self/fd/{fd}", final, src_dir_fd=fd, follow_symlinks=True)
+                        return final, False
+                    except FileExistsError:
+                        if no_clobber:
+                            raise
+                    except OSError as exc:
+                        if exc.errno not in (errno.EXDEV, errno.ENOENT, errno.EPERM, errno.EINVAL):
+                            raise
+                        _tmpfile_ok[base] = False  # no usable /proc: rename from now on
+                finally:
+                    os.close(fd)
+        return _write_renamed(base, final, name, chunks, sync, no_clobber)
+    except OSError as exc:
+        raise OutputError(f"Writing file: {final}: {exc.strerror or exc}") from None
+
+
+def _open_unnamed(base: str) -> int:
+    try:
+        return os.open(base, _O_TMPFILE | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except (IsADirectoryError, NotADirectoryError, OSError) as exc:
+        if isinstance(exc, (IsADirectoryError,)) or exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.EISDIR):
+            _tmpfile_ok[base] = False  # this file system has no O_TMPFILE: use rename from now on
+            return -1
+        raise
+
+
+def _write_all(fd: int, chunks: list[bytes], sync: bool) -> None:
+    total = sum(len(c) for c in chunks)
+    done = os.writev(fd, chunks)
+    if done < total:  # short write: finish the rest
+        rest = memoryview(b"".join(chunks))[done:]
+        while rest:
+            rest = rest[os.write(fd, rest) :]
+    if sync:
+        os.fsync(fd)
+
+
+def _write_renamed(
+    base: str, final: str, name: str, chunks: list[bytes], sync: bool, no_clobber: bool
+) -> tuple[str, bool]:
     while True:
         tmp = os.path.join(base, f".{name}.{os.getpid()}.{next(_SEQ)}.part")
         try:
@@ -83,34 +138,24 @@ def write_atomic(
             break
         except FileExistsError:
             continue
-        except OSError as exc:
-            raise OutputError(f"Writing file: {final}: {exc.strerror or exc}") from None
     try:
         try:
-            total = sum(len(c) for c in chunks)
-            done = os.writev(fd, chunks)
-            if done < total:  # short write: finish the rest chunk by chunk
-                rest = memoryview(b"".join(chunks))[done:]
-                while rest:
-                    rest = rest[os.write(fd, rest) :]
-            if sync:
-                os.fsync(fd)
+            _write_all(fd, chunks, sync)
         finally:
             os.close(fd)
         if no_clobber:
             os.link(tmp, final)
             os.unlink(tmp)
-            existed = False
-        else:
-            existed = os.path.lexists(final)
-            os.replace(tmp, final)
-    except OSError as exc:
+            return final, False
+        existed = os.path.lexists(final)
+        os.replace(tmp, final)
+        return final, existed
+    except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise OutputError(f"Writing file: {final}: {exc.strerror or exc}") from None
-    return final, existed
+        raise
 
 
 class FileWriter:
