@@ -122,6 +122,8 @@ def decode_identifier(
     implicit, little = ts.implicit, ts.little
     elements: dict[BaseTag, RawDataElement] = {}
     tags = _TAGS
+    new = tuple.__new__
+    raw_cls = RawDataElement
     for kind, depth, tag, vr, length, start, end in toks:
         if depth or kind > SEQUENCE:
             continue
@@ -130,7 +132,10 @@ def decode_identifier(
             btag = BaseTag(tag)
             if len(tags) < 65536:
                 tags[tag] = btag
-        elements[btag] = RawDataElement(btag, vr, length, plain[start:end], start, implicit, little)
+        # RawDataElement is a NamedTuple: tuple.__new__ builds the same object, twice as fast
+        elements[btag] = new(
+            raw_cls, (btag, vr, length, plain[start:end], start, implicit, little, True, False)
+        )
     encoding: list[str] | None = None
     charset = elements.get(_CHARSET)
     if charset is not None:
