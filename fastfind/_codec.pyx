@@ -221,6 +221,8 @@ cdef dict decode_command_c(const unsigned char* p, Py_ssize_t n):
             out[elem] = PyUnicode_DecodeLatin1(<const char*>v, m, NULL)
         else:
             out[elem] = PyBytes_FromStringAndSize(<const char*>v, length)
+    if 0 in out and out[0] != n - 12:
+        raise CodecError(f"command set: CommandGroupLength {out[0]} but {n - 12} bytes follow")
     return out
 
 

@@ -127,6 +127,8 @@ def decode_command(data: bytes) -> dict[int, object]:
             out[elem] = value.rstrip(b"\x00 ").decode("latin-1")
         else:
             out[elem] = value
+    if 0 in out and out[0] != n - 12:
+        raise CodecError(f"command set: CommandGroupLength {out[0]} but {n - 12} bytes follow")
     return out
 
 

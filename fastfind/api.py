@@ -191,6 +191,7 @@ class FindOperation:
             or cmd.get(0x0120) != self.message_id
             or ctx != self.context_id
             or status_value.__class__ is not int
+            or 0x0800 not in cmd
         ):
             self._refuse(assoc, ctx, cmd)
         client.response_count += 1
@@ -226,6 +227,8 @@ class FindOperation:
             message = f"DIMSE: Unexpected Response MsgId: {responded} (expected: {self.message_id})"
         elif ctx != self.context_id:
             message = f"C-FIND-RSP on presentation context {ctx}, request was on {self.context_id}"
+        elif 0x0800 not in cmd:
+            message = "DIMSE: C-FIND-RSP without CommandDataSetType"
         else:
             message = "DIMSE: C-FIND-RSP without a Status"
         assoc.abort(0, 0)

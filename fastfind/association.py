@@ -24,7 +24,9 @@ from .errors import (
     NoAcceptableContext,
     PeerAborted,
     ProtocolError,
+    ReleaseTimeout,
     TLSError,
+    UnusableAssociation,
 )
 from .negotiation import (
     AcceptedAssociation,
@@ -156,7 +158,7 @@ class Association:
             assoc.peer_max_pdu = assoc.accepted.max_pdu
             if assoc.peer_max_pdu and assoc.peer_max_pdu < 14:
                 assoc.abort(0, 0)
-                raise ProtocolError(
+                raise UnusableAssociation(
                     f"receiver's max PDU size of {assoc.peer_max_pdu} is illegal (must be > 12)", 0, 0
                 )
             assoc.state = "Sta6"
@@ -294,11 +296,11 @@ class Association:
                 raise ProtocolError(f"unexpected PDU type 0x{ptype:02x} while releasing", 2, 2)
         except Deadline:
             self.abort(0, 0)
-            raise DimseTimeout("Association Release Failed: timeout waiting for A-RELEASE-RP") from None
+            raise ReleaseTimeout("timeout waiting for A-RELEASE-RP") from None
         except ConnectionClosed:
             pass
-        except ProtocolError:
-            self.abort(2, 0)
+        except ProtocolError as exc:
+            self.abort(exc.abort_source, exc.abort_reason)
             raise
         finally:
             self.transport.close()

@@ -30,6 +30,8 @@ from .errors import (
     OutputError,
     PeerAborted,
     ProtocolError,
+    ReleaseTimeout,
+    UnusableAssociation,
     UsageError,
 )
 from .negotiation import ProposedContext
@@ -201,6 +203,10 @@ class Run:
         except NetworkError as exc:
             log.error(f"Association Request Failed: {exc}" if "Association" not in str(exc) else str(exc))
             return errors.EXIT_NO_ASSOCIATION
+        except UnusableAssociation as exc:
+            log.error(f"Association Request Failed: {exc}")
+            log.error(f"fastfind: exit code {errors.EXIT_PROTOCOL}: {exc}")
+            return 0 if self.args.dcmtk_exit_codes else errors.EXIT_PROTOCOL
         except ProtocolError as exc:
             log.error(f"Association Request Failed: {exc}")
             return errors.EXIT_NO_ASSOCIATION
@@ -371,7 +377,7 @@ class Run:
             return
         code = errors.EXIT_WARNING_STATUS if cat in (st.CANCEL, st.WARNING) else errors.EXIT_FAILURE_STATUS
         self.status_code = max(self.status_code, code)
-        comment = f": {rsp.error_comment}" if rsp.error_comment else ""
+        comment = f": {printable(rsp.error_comment)}" if rsp.error_comment else ""
         self._final_reason = f"C-FIND final status 0x{rsp.status:04x} ({rsp.status_text}){comment}"
 
     # ---- extraction ------------------------------------------------------------------------
@@ -386,8 +392,7 @@ class Run:
             sop_class = _uid_value(rsp.top_level_value(0x00080016))
             sop_instance = _uid_value(rsp.top_level_value(0x00080018)) or new_uid()
             meta = extract.file_meta(sop_class, sop_instance, rsp.transfer_syntax.uid)
-            assert rsp.identifier is not None
-            writer.submit(n, name, [meta, rsp.identifier])
+            writer.submit(n, name, [meta, self._identifier_to_write(rsp)])
             self._drain_writer()
         elif a.extract == "xml" and writer is not None:
             from . import xmlout
@@ -404,6 +409,23 @@ class Run:
             assert rsp.identifier is not None
             _log_prefixed(self.single_xml.add(rsp.identifier, rsp.transfer_syntax))
             self.written += 1
+
+    def _identifier_to_write(self, rsp: FindResponse) -> bytes:
+        """The identifier bytes as received, minus any group 0000/0002 element (row 63)."""
+        assert rsp.identifier is not None and rsp.tokens is not None and rsp.plain is not None
+        ranges, problems = extract.inspect_identifier(rsp.tokens)
+        for text in problems:
+            log.warning(f"response {rsp.number}: {text}")
+        if not ranges:
+            return rsp.identifier
+        for tag, _, _ in ranges:
+            log.warning(
+                f"response {rsp.number}: removed ({tag >> 16:04x},{tag & 0xFFFF:04x}) from the "
+                "identifier (command/meta group elements do not belong in a data set)"
+            )
+        plain = extract.without_ranges(rsp.plain, ranges)
+        ts = rsp.transfer_syntax
+        return codec.deflate(plain) if ts.deflated else plain
 
     def _drain_writer(self) -> None:
         writer = self.writer
@@ -528,6 +550,9 @@ class Run:
                 else:
                     log.info("Releasing Association")
                     client.release()
+            except ReleaseTimeout as exc:
+                log.error(f"Association Release Failed: 0006:031a DUL network read timeout ({exc})")
+                code, reason = errors.EXIT_NO_ASSOCIATION, str(exc)  # DCMTK exits 2 as well
             except FastFindError as exc:
                 log.error(f"Association Release Failed: {_condition_text(exc)}")
                 code, reason = errors.EXIT_PROTOCOL, str(exc)
@@ -554,11 +579,11 @@ class Run:
                 extract.sync_directory(a.output_directory)
             except OutputError as exc:
                 code, reason = errors.EXIT_WRITE, str(exc)
-        if code and a.dcmtk_exit_codes:
+        if code and a.dcmtk_exit_codes and code != errors.EXIT_NO_ASSOCIATION:
             code = 0  # DCMTK findscu exits 0 for everything after the association was established
         if code:
             self._summary()
-            log.error(f"fastfind: exit code {code}: {reason}")
+            log.error(f"fastfind: exit code {code}: {printable(reason)}")
         return code
 
     def _summary(self, force: bool = False) -> None:
@@ -582,6 +607,14 @@ def _log_prefixed(lines: list[str]) -> None:
     for line in lines:
         level = _PREFIX_LEVELS.get(line[:1], logging.WARNING) if line[1:3] == ": " else logging.WARNING
         log.log(level, line[3:] if line[1:3] == ": " else line)
+
+
+def printable(text: str) -> str:
+    """``text`` with C0 controls and DEL shown as ``\\xNN`` (peer text never drives the terminal)."""
+    return text.translate(_CONTROLS)
+
+
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
 
 
 def _log_pairs(pairs: list[tuple[str, str]]) -> None:

@@ -101,6 +101,15 @@ class ProtocolError(FastFindError):
         self.abort_reason = abort_reason
 
 
+class UnusableAssociation(ProtocolError):
+    """The peer accepted the association with parameters fastfind cannot work with
+    (e.g. a maximum PDU length below 14): the association is aborted (exit 71)."""
+
+
+class ReleaseTimeout(NetworkError):
+    """No A-RELEASE-RP before the ACSE deadline (DCMTK findscu exits 2 here, so does fastfind)."""
+
+
 class CodecError(ProtocolError):
     """A command set or identifier could not be decoded."""
 

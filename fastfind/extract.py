@@ -52,6 +52,44 @@ def file_meta(sop_class: str | None, sop_instance: str, transfer_syntax: str) ->
     return PREAMBLE + struct.pack("<HH2sHL", 2, 0, b"UL", 4, len(body)) + body
 
 
+def inspect_identifier(tokens: list[tuple[int, int, int, object, int, int, int]]) -> tuple[list[tuple[int, int, int]], list[str]]:
+    """Top-level elements of groups 0000/0002 (``(tag, start, end)`` byte ranges, header
+    included) and the problems to warn about (``hostile-scp.md`` row 63).
+
+    Command (0000) and file meta (0002) elements do not belong in an identifier: written into a
+    Part 10 file they would be read as meta information. Out-of-order and duplicate tags are
+    only reported; the bytes are kept as received.
+    """
+    ranges: list[tuple[int, int, int]] = []
+    problems: list[str] = []
+    prev_end = 0
+    last_tag = -1
+    for kind, depth, tag, _vr, _length, _start, end in tokens:
+        if depth or kind > 1:
+            continue
+        if tag <= last_tag:
+            problems.append(
+                f"({tag >> 16:04x},{tag & 0xFFFF:04x}) {'repeated' if tag == last_tag else 'out of order'}"
+                " in the identifier (kept as received)"
+            )
+        last_tag = max(last_tag, tag)
+        if tag >> 16 in (0x0000, 0x0002):
+            ranges.append((tag, prev_end, end))
+        prev_end = end
+    return ranges, problems
+
+
+def without_ranges(plain: bytes, ranges: list[tuple[int, int, int]]) -> bytes:
+    """``plain`` with the given ``(tag, start, end)`` byte ranges removed."""
+    out = bytearray()
+    pos = 0
+    for _tag, start, end in ranges:
+        out += plain[pos:start]
+        pos = end
+    out += plain[pos:]
+    return bytes(out)
+
+
 def check_output_directory(path: str) -> None:
     """DCMTK's pre-flight check of ``-od`` (a hint only; every write is checked too)."""
     if not os.path.isdir(path):

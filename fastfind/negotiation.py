@@ -138,6 +138,43 @@ def _check_subitems(body: bytes, pos: int, end: int, what: str) -> None:
         pos += 4 + slen
 
 
+#: User-information sub-items pynetdicom decodes (PS3.7 D.3.3); others are dropped (PS3.8 D.2).
+_KNOWN_USER_ITEMS = frozenset(range(0x51, 0x5A))
+
+
+def _sanitise_ac(body: bytes, our_ids: set[int], warnings: list[str]) -> bytes:
+    """Drop what PS3.8 says to ignore before pynetdicom sees the AC (structure already checked):
+    answers for presentation contexts we never proposed, unknown items and user-info sub-items."""
+    out = bytearray(body[:68])
+    pos, n = 68, len(body)
+    while pos < n:
+        itype, _, ilen = struct.unpack_from(">BBH", body, pos)
+        item = body[pos : pos + 4 + ilen]
+        pos += 4 + ilen
+        if itype == 0x21:
+            cid = item[4]
+            if cid not in our_ids:
+                warnings.append(f"A-ASSOCIATE-AC answers presentation context {cid}, which was not proposed: ignored")
+                continue
+        elif itype == 0x50:
+            kept = bytearray()
+            spos = 4
+            while spos < len(item):
+                stype, _, slen = struct.unpack_from(">BBH", item, spos)
+                sub = item[spos : spos + 4 + slen]
+                spos += 4 + slen
+                if stype in _KNOWN_USER_ITEMS:
+                    kept += sub
+                else:
+                    warnings.append(f"A-ASSOCIATE-AC user information sub-item 0x{stype:02x} ignored")
+            item = struct.pack(">BBH", 0x50, 0, len(kept)) + bytes(kept)
+        elif itype != 0x10:
+            warnings.append(f"A-ASSOCIATE-AC item 0x{itype:02x} ignored")
+            continue
+        out += item
+    return bytes(out)
+
+
 def decode_associate_ac(body: bytes, proposed: list[ProposedContext]) -> AcceptedAssociation:
     """Decode an A-ASSOCIATE-AC body and settle the presentation contexts (PS3.8 §9.3.3).
 
@@ -145,13 +182,14 @@ def decode_associate_ac(body: bytes, proposed: list[ProposedContext]) -> Accepte
     (``hostile-scp.md`` row 19); duplicate answers for one of our IDs are a protocol error.
     """
     check_ac_structure(body)
+    warnings: list[str] = []
+    body = _sanitise_ac(body, {c.context_id for c in proposed}, warnings)
     pdu = A_ASSOCIATE_AC()
     try:
         pdu.decode(struct.pack(">BBL", 2, 0, len(body)) + body)
         prim = pdu.to_primitive()
     except Exception as exc:  # pynetdicom's decoder raises assorted types on bad input
         raise ProtocolError(f"invalid A-ASSOCIATE-AC: {exc}", 2, 6) from None
-    warnings: list[str] = []
     by_id = {c.context_id: c for c in proposed}
     ac_contexts: list[PresentationContext] = []
     seen: set[int] = set()
