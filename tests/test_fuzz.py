@@ -26,11 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from fuzz import harnesses as h  # noqa: E402
-from fuzz.run import NAMES  # noqa: E402
-
 from fastfind import codec  # noqa: E402
 from fastfind.errors import CodecError  # noqa: E402
+from fuzz import harnesses as h  # noqa: E402
+from fuzz.run import NAMES  # noqa: E402
 
 SECONDS = int(os.environ.get("FASTFIND_FUZZ_SECONDS", "10"))
 STARTUP_GRACE = 90  # import + instrumentation; the run itself is bounded by -max_total_time
