@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 PIP := $(VPY) -m pip
 
-.PHONY: venv build demo test test-python test-cython lint bench fuzz clean
+.PHONY: venv build demo test lint bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml setup.py fastfind/_codec.pyx
 	test -x $(VPY) || $(PY) -m venv $(VENV)
@@ -17,13 +17,22 @@ venv build: $(VENV)/.installed
 demo: build
 	$(VPY) -m fastfind.demo --run-query
 
+# Twice: with the Cython codec (required), then pure Python (interop-only and fuzz smoke skipped:
+# they check the peers, or already run both codecs side by side).
 test: build
-	$(VPY) -m ruff check fastfind tests benchmarks
+	$(VPY) -m ruff check fastfind tests benchmarks fuzz
 	FASTFIND_REQUIRE_EXTENSIONS=1 $(VPY) -m pytest -q -m "not slow" tests
-	FASTFIND_NO_EXTENSIONS=1 $(VPY) -m pytest -q -m "not slow and not interop_only" tests
+	FASTFIND_NO_EXTENSIONS=1 $(VPY) -m pytest -q -m "not slow and not interop_only" \
+		--ignore=tests/test_fuzz.py tests
 
 lint: build
-	$(VPY) -m ruff check fastfind tests benchmarks
+	$(VPY) -m ruff check fastfind tests benchmarks fuzz
+
+# Long coverage-guided runs of every codec harness (FUZZ_SECONDS each); findings land in fuzz-artifacts/.
+FUZZ_SECONDS ?= 300
+fuzz: build
+	for n in pdu_stream command identifier inflate associate_ac; do \
+		$(VPY) -m fuzz.run $$n --seconds $(FUZZ_SECONDS) --artifacts fuzz-artifacts || exit 1; done
 
 bench: build
 	$(VPY) -m pytest -q benchmarks --benchmark-only

@@ -133,6 +133,12 @@ cdef unsigned char _VR_LONG[676]
 memset(_VR_LONG, 0, sizeof(_VR_LONG))
 for _vr in ("OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"):
     _VR_LONG[(ord(_vr[0]) - 65) * 26 + ord(_vr[1]) - 65] = 1
+# the VRs of PS3.5 Table 6.2-1; any other two letters are refused (their length field size is
+# unknown, so guessing would misframe everything after them)
+cdef unsigned char _VR_STD[676]
+memset(_VR_STD, 0, sizeof(_VR_STD))
+for _vr in "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split():
+    _VR_STD[(ord(_vr[0]) - 65) * 26 + ord(_vr[1]) - 65] = 1
 cdef int VRI_SQ = (ord("S") - 65) * 26 + ord("Q") - 65
 cdef int VRI_UN = (ord("U") - 65) * 26 + ord("N") - 65
 
@@ -691,7 +697,9 @@ cdef list walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint littl
             else:
                 b0 = p[pos + 4]
                 b1 = p[pos + 5]
-                if not (65 <= b0 <= 90 and 65 <= b1 <= 90):
+                if not (65 <= b0 <= 90 and 65 <= b1 <= 90) or not _VR_STD[
+                    <int>(b0 - 65) * 26 + <int>(b1 - 65)
+                ]:
                     vrb = PyBytes_FromStringAndSize(<const char*>p + pos + 4, 2)
                     raise CodecError(
                         f"invalid VR {vrb!r} for ({group:04x},{elem:04x}) at offset {pos}"

@@ -41,6 +41,8 @@ ASSOCIATE_PDU_LIMIT = 1 << 20  # DCMTK dcmAssociatePDUSizeLimit
 _LONG_VRS = frozenset(
     (b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV", b"UV")
 )
+#: The VRs of PS3.5 Table 6.2-1; any other two bytes are refused (unknown length field size).
+_STANDARD_VRS = frozenset(b"AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split())
 _HDR = Struct(">BBL")
 _U32BE = Struct(">L")
 _U16LE = Struct("<H")
@@ -415,7 +417,7 @@ def walk_dataset(
             is_sq = length == UNDEFINED or tag in sq_tags
         else:
             _, _, vrb, short_len = tag_vr.unpack_from(mv, pos)
-            if not (65 <= vrb[0] <= 90 and 65 <= vrb[1] <= 90):
+            if vrb not in _STANDARD_VRS:
                 raise CodecError(f"invalid VR {bytes(vrb)!r} for ({group:04x},{elem:04x}) at offset {pos}")
             vr = vrb.decode("ascii")
             if vrb in _LONG_VRS:

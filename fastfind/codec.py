@@ -133,6 +133,8 @@ def decode_identifier(
             if len(tags) < 65536:
                 tags[tag] = btag
         # RawDataElement is a NamedTuple: tuple.__new__ builds the same object, twice as fast
+        if kind == SEQUENCE and vr is None:
+            vr = "SQ"  # implicit VR: the walk decided it is a sequence (dictionary or undefined length)
         elements[btag] = new(
             raw_cls, (btag, vr, length, plain[start:end], start, implicit, little, True, False)
         )

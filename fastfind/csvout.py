@@ -52,9 +52,14 @@ def cell(ds: Dataset, steps: list[tuple[int, int | None]]) -> str:
     for i, (tag, item) in enumerate(steps):
         if not isinstance(current, Dataset) or tag not in current:
             return ""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            value = current[tag].value
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = current[tag].value
+        except Exception:  # a value pydicom cannot convert: show its raw bytes
+            raw = current.get_item(tag)
+            raw_value = getattr(raw, "value", b"")
+            return raw_value.hex() if isinstance(raw_value, bytes) and i == len(steps) - 1 else ""
         last = i == len(steps) - 1
         if isinstance(value, Sequence):
             if last and item is None:

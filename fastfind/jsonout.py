@@ -7,6 +7,7 @@ keep them as received). Binary values are written as ``InlineBinary`` (base64).
 
 from __future__ import annotations
 
+import base64
 import json
 import warnings
 from typing import IO, Any
@@ -15,10 +16,25 @@ from pydicom.dataset import Dataset
 
 
 def to_json_dict(ds: Dataset) -> dict[str, Any]:
-    """The PS3.18 F.2 JSON object of a data set (pydicom's encoder, warnings silenced)."""
+    """The PS3.18 F.2 JSON object of a data set (pydicom's encoder, warnings silenced).
+
+    An element pydicom cannot convert (a value length that does not fit its VR, a UN that the
+    dictionary calls a sequence, ...) is written as ``UN`` with its raw bytes as InlineBinary
+    instead of failing the whole response.
+    """
+    out: dict[str, Any] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return ds.to_json_dict(bulk_data_threshold=1 << 30, bulk_data_element_handler=None)
+        for raw in ds.elements():
+            key = f"{int(raw.tag):08X}"
+            try:
+                out[key] = ds[raw.tag].to_json_dict(
+                    bulk_data_element_handler=None, bulk_data_threshold=1 << 30
+                )
+            except Exception:
+                value = raw.value if isinstance(raw.value, bytes) else b""
+                out[key] = {"vr": "UN", "InlineBinary": base64.b64encode(value).decode("ascii")}
+    return out
 
 
 class JsonWriter:

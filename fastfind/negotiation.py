@@ -13,6 +13,7 @@ deep inside a third-party decoder.
 from __future__ import annotations
 
 import struct
+import warnings as pywarnings
 from dataclasses import dataclass, field
 
 from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
@@ -186,8 +187,10 @@ def decode_associate_ac(body: bytes, proposed: list[ProposedContext]) -> Accepte
     body = _sanitise_ac(body, {c.context_id for c in proposed}, warnings)
     pdu = A_ASSOCIATE_AC()
     try:
-        pdu.decode(struct.pack(">BBL", 2, 0, len(body)) + body)
-        prim = pdu.to_primitive()
+        with pywarnings.catch_warnings():  # UID validation warnings about peer values
+            pywarnings.simplefilter("ignore")
+            pdu.decode(struct.pack(">BBL", 2, 0, len(body)) + body)
+            prim = pdu.to_primitive()
     except Exception as exc:  # pynetdicom's decoder raises assorted types on bad input
         raise ProtocolError(f"invalid A-ASSOCIATE-AC: {exc}", 2, 6) from None
     by_id = {c.context_id: c for c in proposed}
@@ -210,7 +213,9 @@ def decode_associate_ac(body: bytes, proposed: list[ProposedContext]) -> Accepte
         pc.transfer_syntax = list(c.transfer_syntaxes)
         rq_contexts.append(pc)
     try:
-        settled = negotiate_as_requestor(rq_contexts, ac_contexts)
+        with pywarnings.catch_warnings():
+            pywarnings.simplefilter("ignore")
+            settled = negotiate_as_requestor(rq_contexts, ac_contexts)
     except Exception as exc:
         raise ProtocolError(f"invalid presentation context answer: {exc}", 2, 6) from None
     accepted: dict[int, tuple[str, str]] = {}

@@ -5,9 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-import servers
 from pydicom import Dataset
-from servers import FindScript, ScriptedSCP, match_datasets
 
 from fastfind import (
     AssociationRejected,
@@ -21,6 +19,9 @@ from fastfind import (
     find_all,
 )
 from fastfind.codec import TRANSFER_SYNTAXES
+
+import servers
+from servers import FindScript, ScriptedSCP, match_datasets
 
 STUDY_QUERY = {"QueryRetrieveLevel": "STUDY", "PatientName": "*", "StudyInstanceUID": None}
 

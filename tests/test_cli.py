@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pydicom
 import pytest
-import servers
-from servers import FindScript, ScriptedSCP, match_datasets
 
 from fastfind import codec
 from fastfind.cli import main
+
+import servers
+from servers import FindScript, ScriptedSCP, match_datasets
 
 STUDY = ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "PatientName", "-k", "PatientID", "-k", "StudyInstanceUID"]
 

@@ -15,7 +15,6 @@ from io import BytesIO
 from types import ModuleType
 
 import pytest
-import vectors as v
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
@@ -25,6 +24,8 @@ from pydicom.sequence import Sequence
 
 from fastfind import _codec_py, codec
 from fastfind.errors import CodecError, ProtocolError
+
+import vectors as v
 
 # ---- implementation fixture --------------------------------------------------------------------
 

@@ -11,13 +11,14 @@ import os
 from types import ModuleType
 
 import pytest
-import vectors as v
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_codec import encode, make_dataset
 
 from fastfind import _codec_py as py
 from fastfind import codec
+
+import vectors as v
 
 SETTINGS = settings(  # FASTFIND_PARITY_EXAMPLES=20000 for a longer local soak
     max_examples=int(os.environ.get("FASTFIND_PARITY_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

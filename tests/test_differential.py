@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 import servers
 from conftest import require_binaries
 from servers import FindScript, ScriptedSCP, compare_dicom_files, match_datasets

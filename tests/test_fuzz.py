@@ -76,9 +76,9 @@ def test_fuzz_smoke(smoke_runs, name: str) -> None:  # type: ignore[no-untyped-d
 #: (harness, base64 of the crash input written by libFuzzer, ALLOWED_VALUE_ERRORS id it hit)
 CRASHES = [
     ("identifier", "B0AAQEEABQBDUwoASVNPX0lSIDEwMAgAIABEQQgAMjAyNDAxMDEQABAAUE4IAERvZV5KYW5lEAAgAExPBAB"
-     "JRDEgIAAIEklTAgAzIECAAAFTUQAAHgAAAP7/AOAWAAAACABgAENTAgBNUkAAAQBBTgQAQUUxIA==", "nonstandard_vr"),
+     "JRDEgIAAIEklTAgAzIECAAAFTUQAAHgAAAP7/AOAWAAAACABgAENTAgBNUkAAAQBBTgQAQUUxIA==", "fixed"),
     ("identifier", "AEAAQBBVTgAEAAAARDogOgAAAAD//////v8A4P////8IAGAAAgAAAE1S/v8N4AAAAAD+/93gAAAAAA==",
-     "implicit_undefined_length"),
+     "fixed"),
     ("identifier", "AMAAQAgAAQAKAAAASVNPX0lSIDEwMAgAIAAIAAAAMjAyNDAxMDEQABAACAAAAERvZQkAAAAAAAAAAAQAAA"
      "BJRDIgIAAIEgIAAAAzIEAAAAEeAAAA/v8A4BYAAAAIAGAAAgAAAE1SQAABAAQAAABBRTEg", "wrong_value_length"),
     ("identifier", "AkAAZAAQACBMTwAESUQwIAAgEghJUwACMyAAQAEAVU4AAAAAAB7//uAAABYAAAAIAP////////8HfwAAA"
@@ -93,7 +93,7 @@ def test_crash_input_replays_clean(name: str, b64: str, ident: str) -> None:
     pytest.importorskip("atheris")
     data = base64.b64decode(b64)
     h.HARNESSES[name](data)  # no Finding: the behaviour is a documented, allowed one
-    if name == "identifier":
+    if name == "identifier" and ident != "fixed":
         ts = h.TRANSFER_SYNTAXES[data[0] & 3]
         payload = codec.deflate(data[4:]) if ts.deflated and data[0] & 4 else data[4:]
         ds = codec.decode_identifier(payload, ts, data[1] % 70, int.from_bytes(data[2:4], "little") * 4)
@@ -107,16 +107,32 @@ ITEM_34 = (  # an undefined-length item holding (0008,0060) "MR", then the delim
     b"\xfe\xff\x0d\xe0\x00\x00\x00\x00" b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
 )
 MINIMAL = [
-    # explicit VR "AN": accepted by the walk (2-byte length), refused by pydicom
-    ("nonstandard_vr", EXPLICIT_LE, b"\x10\x00\x10\x00AN\x04\x00ABCD", 0x00100010),
-    # implicit (0008,0001) UL of undefined length: walked as a sequence, converted as UL
-    ("implicit_undefined_length", IMPLICIT, b"\x08\x00\x01\x00\xff\xff\xff\xff" + ITEM_34, 0x00080001),
     # explicit US of 3 bytes
     ("wrong_value_length", EXPLICIT_LE, b"\x28\x00\x10\x00US\x03\x00\x01\x02\x03", 0x00280010),
     # (0040,0100) is SQ in the dictionary: pydicom re-reads the opaque UN bytes as a sequence
-    ("un_as_sequence", EXPLICIT_LE, b"\x40\x00\x00\x01UN\x00\x00\x08\x00\x00\x00" + b"\x01" * 8,
-     0x00400100),
+    # (in the data set's byte order) and fails inside the item
+    ("un_as_sequence", EXPLICIT_BE, bytes.fromhex(
+        "00400100554e00000000001e" "fffee00000160000" "000800ffffffffffffff077f" "000000000000" "41453120"
+    ), 0x00400100),
 ]
+
+
+def test_nonstandard_vr_is_refused_by_the_walk() -> None:
+    """Fixed: an explicit VR outside PS3.5 Table 6.2-1 has an unknown length-field size, so the
+    walk refuses it (both twins) instead of guessing a framing."""
+    data = b"\x10\x00\x10\x00AN\x04\x00ABCD"
+    h.check_identifier(data, EXPLICIT_LE)
+    with pytest.raises(CodecError, match="invalid VR"):
+        codec.decode_identifier(data, h.TRANSFER_SYNTAXES[EXPLICIT_LE])
+
+
+def test_implicit_undefined_length_is_a_sequence() -> None:
+    """Fixed: an implicit-VR element of undefined length is walked as a sequence and now also
+    decoded as one (VR SQ), whatever its dictionary VR."""
+    data = b"\x08\x00\x01\x00\xff\xff\xff\xff" + ITEM_34
+    h.check_identifier(data, IMPLICIT)
+    ds = codec.decode_identifier(data, h.TRANSFER_SYNTAXES[IMPLICIT])
+    assert ds[0x00080001].VR == "SQ" and ds[0x00080001].value[0].Modality == "MR"
 
 
 @pytest.mark.parametrize(("ident", "ts_index", "data", "tag"), MINIMAL)

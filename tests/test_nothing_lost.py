@@ -22,8 +22,9 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import hostile as h  # noqa: E402
 from test_hostile import BASE, REPO, check_file, run_cli  # noqa: E402
+
+import hostile as h  # noqa: E402
 
 S = h.study
 PART = re.compile(r"\.part$|^\.")

@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
+from pydicom import dcmread
+
 import servers as sv
 from conftest import require_binaries
-from pydicom import dcmread
 
 pytestmark = [pytest.mark.interop, pytest.mark.interop_only]
 

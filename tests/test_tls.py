@@ -23,6 +23,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset
+
+from fastfind.api import FindClient
+from fastfind.cmdline import TlsOptions, parse_command_line
+from fastfind.errors import NetworkError, PeerAborted, TLSError, UsageError
+from fastfind.tls import PROFILES, build_context, cipher_string
+
 from servers import (
     ALL_TRANSFER_SYNTAXES,
     HOST,
@@ -34,11 +40,6 @@ from servers import (
     start_orthanc,
     which,
 )
-
-from fastfind.api import FindClient
-from fastfind.cmdline import TlsOptions, parse_command_line
-from fastfind.errors import NetworkError, PeerAborted, TLSError, UsageError
-from fastfind.tls import PROFILES, build_context, cipher_string
 
 OPENSSL = shutil.which("openssl")
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="openssl CLI not installed")
