@@ -85,6 +85,9 @@ CRASHES = [
      "AAAAEFFMSA=", "un_as_sequence"),
     ("identifier", "AkAAQAAIAAVDUwAKSVNPX0lSIDEwsF0IACBEQQAIMjAyNDAxMDEAEAAQUE4ACERvZV5KYW5lABAAIExPAA"
      "RJRDMkAEABAFVOAAAAAAAe//7gAAAAhxYACABgU1EAAk1SAEAADQAAAAAAAAAA", "un_as_sequence"),
+    # CI run 1 (60 s): an item's garbage SpecificCharacterSet makes pydicom refuse to build the
+    # sequence (TypeError); fastfind's readers (dump, JSON, CSV) must and do survive it
+    ("identifier", "AEAAQAgABRICAAAAMyBAAAABHgAAAP7/AOAWAAAACAAFAAIAAAAAgEQAAQAEAAAAQUUxIA==", "fixed"),
 ]
 
 
