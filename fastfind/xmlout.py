@@ -22,6 +22,7 @@ from pydicom import config as _pydicom_config
 from pydicom.charset import convert_encodings, decode_bytes
 
 from . import codec, dictionary
+from .dump import dcmtk_float
 
 __all__ = ["response_xml", "SingleXmlWriter", "XML_ENCODINGS"]
 
@@ -263,139 +264,12 @@ def _string_value(vr: str, raw: bytes) -> tuple[int, bytes]:
     return len(parts), b"\\".join(parts)
 
 
-def _round_up(out: list[str], start: int) -> bool:
-    """Add one to the last digit of ``out[start:]``; True if the carry ran off the front."""
-    i = len(out) - 1
-    while True:
-        if out[i] == ".":
-            i -= 1
-        if out[i] != "9":
-            out[i] = chr(ord(out[i]) + 1)
-            return False
-        out[i] = "0"
-        if i == start:
-            return True
-        i -= 1
-
-
-def _dcmtk_g(val: float, prec: int) -> str:
-    """``OFStandard::ftoa(val, 0, 0, prec)``: DCMTK's own "%g" (digit by digit, modf based).
-
-    It is not correctly rounded (1e300 gives ``1.0000000000000007e+300``), so this reproduces
-    its arithmetic step by step rather than using Python's formatting.
-    """
-    if val != val:
-        return "nan"
-    if math.isinf(val):
-        return "-inf" if val < 0 else "inf"
-    neg = val < 0
-    if neg:
-        val = -val
-    fract, integer = math.modf(val)
-    idigits: list[str] = []
-    while integer:
-        tmp, integer = math.modf(integer / 10)
-        idigits.append(chr(48 + int((tmp + 0.01) * 10)))
-    idigits.reverse()
-    expcnt = len(idigits)
-    prec = prec or 1
-    out: list[str] = []
-
-    def digit(x: float) -> str:
-        return chr(48 + int(x))
-
-    def round_at(next_digit: float, exponent: bool) -> None:
-        nonlocal expcnt, neg
-        if next_digit > 4:
-            if _round_up(out, 0):
-                if exponent:
-                    out[0] = "1"
-                    expcnt += 1
-                else:
-                    out.insert(0, "1")
-        elif neg and all(c in "0." for c in out):
-            neg = False
-
-    if expcnt > prec or (not expcnt and fract and fract < 0.0001):
-        prec -= 1  # e style: significant digits after the first
-        if expcnt:
-            out.append(idigits[0])
-            if prec:
-                out.append(".")
-            j = 1
-            while prec and j < len(idigits):
-                out.append(idigits[j])
-                j += 1
-                prec -= 1
-            if not prec and j < len(idigits):
-                fract = 0.0
-                round_at(ord(idigits[j]) - 48, True)
-            expcnt -= 1
-        elif fract:
-            expcnt = -1
-            while True:
-                fract, tmp = math.modf(fract * 10)
-                if tmp:
-                    break
-                expcnt -= 1
-            out.append(digit(tmp))
-            if prec:
-                out.append(".")
-        else:
-            out.append("0")
-            if prec:
-                out.append(".")
-        if fract:
-            while prec and fract:
-                fract, tmp = math.modf(fract * 10)
-                out.append(digit(tmp))
-                prec -= 1
-            if fract:
-                round_at(math.modf(fract * 10)[1], True)
-        out.extend("0" * prec)
-        while out and out[-1] == "0":
-            out.pop()
-        if out and out[-1] == ".":
-            out.pop()
-        exp = abs(expcnt)
-        out.append("e" + ("-" if expcnt < 0 else "+") + (f"{exp:02d}" if exp < 10 else str(exp)))
-    else:
-        if expcnt:
-            out.extend(idigits)
-            prec -= expcnt
-        else:
-            out.append("0")
-        dotrim = bool(prec)
-        if prec:
-            out.append(".")
-        if fract:
-            if prec:
-                while True:
-                    fract, tmp = math.modf(fract * 10)
-                    out.append(digit(tmp))
-                    if tmp:
-                        break
-                prec -= 1
-                while prec and fract:
-                    fract, tmp = math.modf(fract * 10)
-                    out.append(digit(tmp))
-                    prec -= 1
-            if fract:
-                round_at(math.modf(fract * 10)[1], False)
-        if dotrim:
-            while out and out[-1] == "0":
-                out.pop()
-            if out and out[-1] == ".":
-                out.pop()
-    return ("-" if neg else "") + "".join(out)
-
-
 def _fmt_float(x: float, prec: int, dcmtk: bool) -> str:
     if not dcmtk:  # std::ostream with precision(prec): printf "%.<prec>g"
         if x != x:
             return "-nan" if math.copysign(1.0, x) < 0 else "nan"
         return f"{x:.{prec}g}"
-    return _dcmtk_g(x, prec)
+    return dcmtk_float(x, prec)
 
 
 def _numeric_value(vr: str, raw: bytes, little: bool) -> tuple[int, str]:

@@ -21,28 +21,14 @@ from fastfind import (
 from fastfind.codec import TRANSFER_SYNTAXES
 
 import servers
-from servers import FindScript, ScriptedSCP, match_datasets
+from servers import FindScript, match_datasets
 
 STUDY_QUERY = {"QueryRetrieveLevel": "STUDY", "PatientName": "*", "StudyInstanceUID": None}
 
 
-@pytest.fixture
-def scp_factory():
-    started: list[ScriptedSCP] = []
-
-    def make(script: FindScript, **kw: object) -> ScriptedSCP:
-        scp = ScriptedSCP(script, **kw)  # type: ignore[arg-type]
-        started.append(scp)
-        return scp
-
-    yield make
-    for scp in started:
-        scp.stop()
-
-
-def test_find_yields_every_match_then_releases(scp_factory) -> None:
+def test_find_yields_every_match_then_releases(scripted_scp) -> None:
     matches = match_datasets(7)
-    scp = scp_factory(FindScript(matches=matches))
+    scp = scripted_scp(FindScript(matches=matches))
     got = list(find(scp.host, scp.port, STUDY_QUERY, model="study", called_ae=scp.aet))
     assert [r.number for r in got] == list(range(1, 8))
     assert [r.dataset.PatientName for r in got] == [m.PatientName for m in matches]
@@ -58,9 +44,9 @@ def test_find_yields_every_match_then_releases(scp_factory) -> None:
 
 
 @pytest.mark.parametrize("proposal", ["default", "implicit", "big", "deflated"])
-def test_every_transfer_syntax_round_trips(scp_factory, proposal: str) -> None:
+def test_every_transfer_syntax_round_trips(scripted_scp, proposal: str) -> None:
     matches = match_datasets(3, charset="ISO_IR 100")
-    scp = scp_factory(FindScript(matches=matches))
+    scp = scripted_scp(FindScript(matches=matches))
     with FindClient(scp.host, scp.port, model="study", transfer_syntaxes=proposal) as client:
         got = list(client.find(STUDY_QUERY))
         ts = client.context_for()[1]
@@ -70,8 +56,8 @@ def test_every_transfer_syntax_round_trips(scp_factory, proposal: str) -> None:
     assert TRANSFER_SYNTAXES[scp.associations[0].finds[0].transfer_syntax] is ts
 
 
-def test_one_association_many_queries(scp_factory) -> None:
-    scp = scp_factory(FindScript(matches=match_datasets(2)))
+def test_one_association_many_queries(scripted_scp) -> None:
+    scp = scripted_scp(FindScript(matches=match_datasets(2)))
     queries = [STUDY_QUERY, Dataset(), {"PatientID": "X"}]
     out = list(find_all(scp.host, scp.port, queries, model="study"))
     assert [index for index, _ in out] == [0, 0, 1, 1, 2, 2]
@@ -81,8 +67,8 @@ def test_one_association_many_queries(scp_factory) -> None:
     assert scp.associations[0].message_ids == [1, 2, 3]
 
 
-def test_failure_status_raises_after_the_matches(scp_factory) -> None:
-    scp = scp_factory(FindScript(matches=match_datasets(2), final_status=0xA700, error_comment="full"))
+def test_failure_status_raises_after_the_matches(scripted_scp) -> None:
+    scp = scripted_scp(FindScript(matches=match_datasets(2), final_status=0xA700, error_comment="full"))
     seen = []
     with pytest.raises(FindFailed) as info:
         for rsp in find(scp.host, scp.port, STUDY_QUERY, model="study"):
@@ -92,16 +78,16 @@ def test_failure_status_raises_after_the_matches(scp_factory) -> None:
     assert info.value.exit_code == 69
 
 
-def test_unrequested_cancel_status_raises_find_cancelled(scp_factory) -> None:
-    scp = scp_factory(FindScript(matches=match_datasets(1), final_status=0xFE00))
+def test_unrequested_cancel_status_raises_find_cancelled(scripted_scp) -> None:
+    scp = scripted_scp(FindScript(matches=match_datasets(1), final_status=0xFE00))
     with pytest.raises(FindCancelled):
         list(find(scp.host, scp.port, STUDY_QUERY, model="study"))
     # check=False leaves the decision to the caller
     assert len(list(find(scp.host, scp.port, STUDY_QUERY, model="study", check=False))) == 1
 
 
-def test_cancel_stops_the_query(scp_factory) -> None:
-    scp = scp_factory(FindScript(matches=match_datasets(50), delay=0.02))
+def test_cancel_stops_the_query(scripted_scp) -> None:
+    scp = scripted_scp(FindScript(matches=match_datasets(50), delay=0.02))
     with FindClient(scp.host, scp.port, model="study") as client:
         op = client.start(STUDY_QUERY)
         pending = 0
@@ -116,8 +102,8 @@ def test_cancel_stops_the_query(scp_factory) -> None:
     assert scp.associations[0].cancels == [1]
 
 
-def test_peer_abort_is_an_exception(scp_factory) -> None:
-    scp = scp_factory(FindScript(matches=match_datasets(5), abort_after=2))
+def test_peer_abort_is_an_exception(scripted_scp) -> None:
+    scp = scripted_scp(FindScript(matches=match_datasets(5), abort_after=2))
     seen = []
     with pytest.raises(PeerAborted):
         for rsp in find(scp.host, scp.port, STUDY_QUERY, model="study"):
@@ -125,13 +111,13 @@ def test_peer_abort_is_an_exception(scp_factory) -> None:
     assert len(seen) == 2
 
 
-def test_rejection_and_no_context(scp_factory) -> None:
-    scp = scp_factory(FindScript(), require_called_aet=True, aet="RIGHT")
+def test_rejection_and_no_context(scripted_scp) -> None:
+    scp = scripted_scp(FindScript(), require_called_aet=True, aet="RIGHT")
     with pytest.raises(AssociationRejected) as info:
         FindClient(scp.host, scp.port, model="study", called_ae="WRONG").open()
     assert "Called AE Title Not Recognized" in str(info.value)
     assert info.value.exit_code == 2
-    scp2 = scp_factory(FindScript(), models=[servers.FIND_MODELS[0]])
+    scp2 = scripted_scp(FindScript(), models=[servers.FIND_MODELS[0]])
     other = [m for m in ("worklist", "patient", "study") if FindClient("h", 1, model=m).abstract_syntax != servers.FIND_MODELS[0]][0]
     with pytest.raises(NoAcceptableContext):
         FindClient(scp2.host, scp2.port, model=other).open()
@@ -146,8 +132,8 @@ def test_connection_refused() -> None:
     assert "Connection refused" in str(info.value)
 
 
-def test_query_file_and_dataset_forms(scp_factory, tmp_path) -> None:
-    scp = scp_factory(FindScript(matches=match_datasets(1)))
+def test_query_file_and_dataset_forms(scripted_scp, tmp_path) -> None:
+    scp = scripted_scp(FindScript(matches=match_datasets(1)))
     ds = Dataset()
     ds.QueryRetrieveLevel = "STUDY"
     ds.PatientID = "ABC"

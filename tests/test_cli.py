@@ -17,23 +17,9 @@ from fastfind import codec
 from fastfind.cli import main
 
 import servers
-from servers import FindScript, ScriptedSCP, match_datasets
+from servers import FindScript, match_datasets
 
 STUDY = ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "PatientName", "-k", "PatientID", "-k", "StudyInstanceUID"]
-
-
-@pytest.fixture
-def scp_factory():
-    started: list[ScriptedSCP] = []
-
-    def make(script: FindScript, **kw: object) -> ScriptedSCP:
-        scp = ScriptedSCP(script, **kw)  # type: ignore[arg-type]
-        started.append(scp)
-        return scp
-
-    yield make
-    for scp in started:
-        scp.stop()
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -51,8 +37,8 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     ],
     ids=["A700", "C001", "FE00-unrequested", "B000-warning", "peer-abort"],
 )
-def test_exit_codes(scp_factory, tmp_path: Path, script: FindScript, code: int, text: str) -> None:
-    scp = scp_factory(script)
+def test_exit_codes(scripted_scp, tmp_path: Path, script: FindScript, code: int, text: str) -> None:
+    scp = scripted_scp(script)
     got = run([scp.host, str(scp.port), *STUDY, "-X", "-od", str(tmp_path)], tmp_path)
     assert got.returncode == code, got.stderr
     last = got.stderr.strip().splitlines()[-1]
@@ -63,8 +49,8 @@ def test_exit_codes(scp_factory, tmp_path: Path, script: FindScript, code: int, 
     assert again.returncode == 0
 
 
-def test_requested_cancel_is_success(scp_factory, tmp_path: Path) -> None:
-    scp = scp_factory(FindScript(matches=match_datasets(30), delay=0.02))
+def test_requested_cancel_is_success(scripted_scp, tmp_path: Path) -> None:
+    scp = scripted_scp(FindScript(matches=match_datasets(30), delay=0.02))
     got = run([scp.host, str(scp.port), *STUDY, "--cancel", "2", "-v"], tmp_path)
     assert got.returncode == 0, got.stderr
     assert "I: Sending Cancel Request (MsgID 1, PresID 1)" in got.stderr
@@ -72,10 +58,10 @@ def test_requested_cancel_is_success(scp_factory, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("proposal", ["-x=", "-xi", "-xb", "-xd"])
-def test_extracted_identifier_is_byte_exact(scp_factory, tmp_path: Path, proposal: str) -> None:
+def test_extracted_identifier_is_byte_exact(scripted_scp, tmp_path: Path, proposal: str) -> None:
     matches = match_datasets(3, charset="ISO_IR 100")
     matches[1].PatientName = "M\u00fcller^J\u00fcrgen"
-    scp = scp_factory(FindScript(matches=matches), transfer_syntaxes=[
+    scp = scripted_scp(FindScript(matches=matches), transfer_syntaxes=[
         {"-x=": servers.EXPLICIT_LE, "-xi": servers.IMPLICIT_LE, "-xb": servers.EXPLICIT_BE,
          "-xd": servers.DEFLATED_LE}[proposal]])
     got = run([scp.host, str(scp.port), *STUDY, proposal, "-X", "-od", str(tmp_path)], tmp_path)
@@ -96,10 +82,10 @@ def test_extracted_identifier_is_byte_exact(scp_factory, tmp_path: Path, proposa
     assert not list(tmp_path.glob(".*part"))
 
 
-def test_json_ndjson_csv(scp_factory, tmp_path: Path) -> None:
+def test_json_ndjson_csv(scripted_scp, tmp_path: Path) -> None:
     matches = match_datasets(3, charset="ISO_IR 100")
     matches[0].PatientName = "M\u00fcller^J\u00fcrgen"
-    scp = scp_factory(FindScript(matches=matches))
+    scp = scripted_scp(FindScript(matches=matches))
     got = run(
         [scp.host, str(scp.port), *STUDY, "--extract-json", "a.json", "--extract-ndjson", "a.ndjson",
          "--extract-csv", "a.csv"],
@@ -116,8 +102,8 @@ def test_json_ndjson_csv(scp_factory, tmp_path: Path) -> None:
     assert len(rows) == 4
 
 
-def test_csv_fields_and_empty_result(scp_factory, tmp_path: Path) -> None:
-    scp = scp_factory(FindScript(matches=[]))
+def test_csv_fields_and_empty_result(scripted_scp, tmp_path: Path) -> None:
+    scp = scripted_scp(FindScript(matches=[]))
     got = run([scp.host, str(scp.port), *STUDY, "--extract-csv", "e.csv", "--csv-fields", "PatientID,(0010,0010)",
                "--extract-json", "e.json"], tmp_path)
     assert got.returncode == 0, got.stderr

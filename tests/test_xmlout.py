@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fastfind import codec, xmlout
+from fastfind import codec, dump, xmlout
 
 DCM2XML = shutil.which("dcm2xml")
 FINDSCU = shutil.which("findscu")
@@ -218,7 +218,7 @@ def test_float_formatting_matches_dcm2xml(doubles: list, singles: list, tmp_path
     ],
 )
 def test_dcmtk_g_golden(value: float, text: str) -> None:
-    assert xmlout._dcmtk_g(value, 17) == text
+    assert dump.dcmtk_float(value, 17) == text
 
 
 @needs_dcm2xml
