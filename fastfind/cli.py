@@ -649,11 +649,6 @@ def _request_block(ds: Any, sent: bool) -> str:
     return "\n" + "\n".join(dump.request_lines(ds, sent)) + "\n"
 
 
-def _dump_block(data: bytes, ts: codec.TransferSyntax) -> str:
-    """DcmObject::PrintHelper output: a blank line, the dump, a blank line."""
-    return "\n" + "\n".join(_dump_lines(data, ts)) + "\n"
-
-
 def _dump_response(rsp: FindResponse) -> str:
     from . import dump
 
