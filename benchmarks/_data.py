@@ -20,7 +20,7 @@ from pydicom.filewriter import write_dataset
 from pydicom.sequence import Sequence
 
 from fastfind import _codec_py as py
-from fastfind.codec import TRANSFER_SYNTAXES, TransferSyntax
+from fastfind.dicom.uids import TRANSFER_SYNTAXES, TransferSyntax
 
 MWL_FIND = "1.2.840.10008.5.1.4.31"
 STUDY_FIND = "1.2.840.10008.5.1.4.1.2.2.1"

@@ -1,7 +1,7 @@
 """fastfind: a fast, hardened, DCMTK-findscu-compatible DICOM C-FIND client."""
 
 from ._version import __version__
-from .api import FindClient, FindOperation, FindResponse, find, find_all
+from .client import FindClient, FindOperation, FindResponse, find, find_all
 from .errors import (
     AssociationRejected,
     CodecError,

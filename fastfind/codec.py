@@ -22,6 +22,14 @@ from pydicom.dataset import Dataset
 from pydicom.filewriter import write_dataset
 from pydicom.tag import BaseTag
 
+from .dicom.uids import (  # noqa: F401  (re-exported for the data phase)
+    DEFLATED_LE,
+    EXPLICIT_BE,
+    EXPLICIT_LE,
+    IMPLICIT_LE,
+    TRANSFER_SYNTAXES,
+    TransferSyntax,
+)
 from .errors import CodecError
 
 NO_EXTENSIONS = bool(os.environ.get("FASTFIND_NO_EXTENSIONS"))
@@ -68,26 +76,6 @@ DEFAULT_MAX_DEPTH = 64
 DEFAULT_MAX_IDENTIFIER = 64 << 20
 
 
-class TransferSyntax:
-    """The three facts the data phase needs about a transfer syntax (PS3.5 §10)."""
-
-    __slots__ = ("uid", "implicit", "little", "deflated")
-
-    def __init__(self, uid: str, implicit: bool, little: bool, deflated: bool = False):
-        self.uid = uid
-        self.implicit = implicit
-        self.little = little
-        self.deflated = deflated
-
-    def __repr__(self) -> str:
-        return f"TransferSyntax({self.uid!r})"
-
-
-IMPLICIT_LE = TransferSyntax("1.2.840.10008.1.2", True, True)
-EXPLICIT_LE = TransferSyntax("1.2.840.10008.1.2.1", False, True)
-EXPLICIT_BE = TransferSyntax("1.2.840.10008.1.2.2", False, False)
-DEFLATED_LE = TransferSyntax("1.2.840.10008.1.2.1.99", False, True, True)
-TRANSFER_SYNTAXES = {ts.uid: ts for ts in (IMPLICIT_LE, EXPLICIT_LE, EXPLICIT_BE, DEFLATED_LE)}
 
 
 def plain_bytes(data: bytes, ts: TransferSyntax, max_size: int = DEFAULT_MAX_IDENTIFIER) -> bytes:

@@ -43,7 +43,7 @@ from pydicom.tag import BaseTag
 from pydicom.uid import UID_dictionary
 from pydicom.valuerep import PersonName
 
-from . import dictionary
+from .dicom import dictionary
 from .errors import CodecError, UsageError
 
 MAX_ITEMS = 65536

@@ -33,7 +33,7 @@ from pydicom.errors import BytesLengthException
 from fastfind import _codec_py
 from fastfind import codec as codec_mod
 from fastfind.errors import CodecError, FastFindError, ProtocolError
-from fastfind.negotiation import ProposedContext, decode_associate_ac
+from fastfind.net.negotiation import ProposedContext, decode_associate_ac
 
 try:
     from fastfind import _codec as _codec_cy
@@ -346,7 +346,9 @@ def consumers_survive(data: bytes, ts: Any, ds: Any) -> None:
     garbage that is well framed (see ALLOWED_VALUE_ERRORS and :func:`access_values`, kept for
     the regression tests); fastfind's consumers must not.
     """
-    from fastfind import csvout, dump, jsonout
+    from fastfind.output import csv_table as csvout
+    from fastfind.output import dicom_json as jsonout
+    from fastfind.output import dump
 
     checks = (
         ("dump", lambda: dump.dump_identifier(data, ts)),

@@ -1,4 +1,4 @@
-"""fastfind.cmdline against DCMTK 3.6.7 findscu (differential) plus ParsedArgs unit tests.
+"""fastfind.cli.cmdline against DCMTK 3.6.7 findscu (differential) plus ParsedArgs unit tests.
 
 The differential vectors all stop during parsing (no network). Vectors that parse are compared
 with the ``--arguments`` line findscu logs before it fails to connect to a closed loopback port.
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastfind import cmdline
-from fastfind.cmdline import CommandLineExit, ParsedArgs, parse_command_line
+from fastfind.cli import cmdline
+from fastfind.cli.cmdline import CommandLineExit, ParsedArgs, parse_command_line
 
 FINDSCU = shutil.which("findscu")
 needs_findscu = pytest.mark.skipif(FINDSCU is None, reason="DCMTK findscu not installed")

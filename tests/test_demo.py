@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from pydicom import Dataset, dcmread
 from pydicom.sequence import Sequence
 
-from fastfind import demo
-from fastfind.demo_data import DemoRecords, make_records
-from fastfind.demo_match import (
+from fastfind.demo import server as demo
+from fastfind.demo.data import DemoRecords, make_records
+from fastfind.demo.match import (
     QueryError,
     compile_query,
     find_qr,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastfind import dictionary
+from fastfind.dicom import dictionary
 
 DICOM_DIC = Path("/usr/share/libdcmtk17/dicom.dic")
 PRIVATE_DIC = Path("/usr/share/libdcmtk17/private.dic")

@@ -1,4 +1,4 @@
-"""Differential tests of fastfind.dump against DCMTK's ``dcmdump +L -dc`` (the same
+"""Differential tests of fastfind.output.dump against DCMTK's ``dcmdump +L -dc`` (the same
 ``DcmObject::print`` with flags 0 that findscu logs; ``-dc`` because findscu runs with automatic
 data correction off), plus a live ``findscu -v`` / ``wlmscpfs`` check through a capturing proxy.
 """
@@ -25,8 +25,9 @@ from pydicom.filebase import DicomFileLike
 from pydicom.filewriter import write_dataset
 from pydicom.sequence import Sequence
 
-from fastfind import codec, dump
+from fastfind import codec
 from fastfind.codec import DEFLATED_LE, EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE
+from fastfind.output import dump
 
 DCMDUMP = shutil.which("dcmdump")
 needs_dcmdump = pytest.mark.skipif(DCMDUMP is None, reason="DCMTK dcmdump not installed")

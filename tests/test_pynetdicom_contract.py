@@ -1,4 +1,4 @@
-"""Pin every pynetdicom name and behaviour fastfind.negotiation relies on.
+"""Pin every pynetdicom name and behaviour fastfind.net.negotiation relies on.
 
 If a pynetdicom upgrade breaks one of these, this file fails before anything else does.
 """
@@ -17,7 +17,7 @@ from pynetdicom.pdu_primitives import (
 )
 from pynetdicom.presentation import PresentationContext, negotiate_as_requestor
 
-from fastfind.negotiation import ProposedContext, decode_associate_ac, encode_associate_rq
+from fastfind.net.negotiation import ProposedContext, decode_associate_ac, encode_associate_rq
 
 STUDY = "1.2.840.10008.5.1.4.1.2.2.1"
 LEE, BEE, LEI = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2"

@@ -30,7 +30,8 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
-from fastfind import codec, dictionary
+from fastfind import codec
+from fastfind.dicom import dictionary
 from fastfind.errors import UsageError
 from fastfind.query import (
     QueryFileError,

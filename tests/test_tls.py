@@ -1,4 +1,4 @@
-"""TLS (fastfind.tls) against DCMTK 3.6.7 findscu's observable behaviour (PS3.15 Annex B).
+"""TLS (fastfind.net.tls) against DCMTK 3.6.7 findscu's observable behaviour (PS3.15 Annex B).
 
 Certificates are made with the ``openssl`` CLI in a session temp dir. Peers: an in-process
 pynetdicom TLS SCP (records whether any DICOM bytes arrived), real Orthanc with DICOM TLS, and
@@ -24,10 +24,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset
 
-from fastfind.api import FindClient
-from fastfind.cmdline import TlsOptions, parse_command_line
+from fastfind.cli.cmdline import TlsOptions, parse_command_line
+from fastfind.client import FindClient
 from fastfind.errors import NetworkError, PeerAborted, TLSError, UsageError
-from fastfind.tls import PROFILES, build_context, cipher_string
+from fastfind.net.tls import PROFILES, build_context, cipher_string
 
 from servers import (
     ALL_TRANSFER_SYNTAXES,
@@ -609,7 +609,7 @@ def test_orthanc_untrusted_by_us(certs: Certs, orthanc_tls: Any) -> None:
 
 
 def test_seed_files_and_disabled_tls(certs: Certs, tmp_path: Path) -> None:
-    from fastfind.tls import write_seed
+    from fastfind.net.tls import write_seed
 
     seed = tmp_path / "seed"
     seed.write_bytes(b"x" * 10)
@@ -642,7 +642,7 @@ def test_trusted_certificate_directory(certs: Certs, scp_factory: Any, tmp_path:
 
 @given(st.binary(max_size=64))
 def test_der_key_sniffing_never_crashes(data: bytes) -> None:
-    from fastfind.tls import _key_as_pem
+    from fastfind.net.tls import _key_as_pem
 
     out = _key_as_pem(data, der=True)
     assert out is None or out.startswith(b"-----BEGIN ")

@@ -1,4 +1,4 @@
-"""fastfind.xmlout against DCMTK: dcm2xml (byte-for-byte data-set bodies) and real findscu files."""
+"""fastfind.output.dcmtk_xml against DCMTK: dcm2xml (byte-for-byte data-set bodies) and real findscu files."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fastfind import codec, dump, xmlout
+from fastfind import codec
+from fastfind.output import dcmtk_xml as xmlout
+from fastfind.output import dump
 
 DCM2XML = shutil.which("dcm2xml")
 FINDSCU = shutil.which("findscu")

@@ -43,7 +43,7 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag, Tag
 
-from .demo_data import LEVELS, DemoRecords
+from .data import LEVELS, DemoRecords
 
 __all__ = [
     "MODELS",

@@ -1,6 +1,6 @@
 """TLS set-up with DCMTK 3.6.7 ``findscu`` semantics on Python's :mod:`ssl` (PS3.15 Annex B).
 
-:func:`build_context` turns the parsed TLS options (:class:`fastfind.cmdline.TlsOptions`) into a
+:func:`build_context` turns the parsed TLS options (:class:`fastfind.options.TlsOptions`) into a
 client :class:`ssl.SSLContext`. It works in findscu's order and, for local set-up problems,
 logs DCMTK's ``E:``/``W:`` lines on the ``fastfind`` logger and raises
 :class:`~fastfind.errors.UsageError` whose text is DCMTK's ``F:`` line (exit code 1):
@@ -49,8 +49,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .cmdline import TlsOptions
-from .errors import UsageError
+from ..errors import UsageError
+from ..options import TlsOptions
 
 log = logging.getLogger("fastfind")
 

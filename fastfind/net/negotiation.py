@@ -25,7 +25,7 @@ from pynetdicom.pdu_primitives import (
 )
 from pynetdicom.presentation import PresentationContext, negotiate_as_requestor
 
-from .errors import ProtocolError
+from ..errors import ProtocolError
 
 APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"
 

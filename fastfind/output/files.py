@@ -17,8 +17,12 @@ import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from .errors import OutputError
-from .uids import GENERIC_FILE_SOP_CLASS, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from ..dicom.uids import (
+    GENERIC_FILE_SOP_CLASS,
+    IMPLEMENTATION_CLASS_UID,
+    IMPLEMENTATION_VERSION_NAME,
+)
+from ..errors import OutputError
 
 PREAMBLE = b"\x00" * 128 + b"DICM"
 

@@ -8,7 +8,7 @@ Explicit LE (PS3.5 A.1-A.5):
 * Patient Root, Study Root and Patient/Study Only Q/R - FIND (PS3.4 C),
 * Verification (PS3.4 A).
 
-Matching is in :mod:`fastfind.demo_match`, data in :mod:`fastfind.demo_data`.  C-CANCEL is
+Matching is in :mod:`fastfind.demo.match`, data in :mod:`fastfind.demo.data`.  C-CANCEL is
 honoured between two responses (final status FE00).
 
 ``--run-query`` starts the SCP on a free port, runs two real queries with the fastfind
@@ -49,8 +49,8 @@ from pynetdicom.sop_class import (
     Verification,
 )
 
-from .demo_data import DemoRecords, make_records
-from .demo_match import QueryError, find_qr, find_worklist
+from .data import DemoRecords, make_records
+from .match import QueryError, find_qr, find_worklist
 
 __all__ = ["DemoServer", "main", "serve"]
 
@@ -229,7 +229,7 @@ def client_command() -> list[str]:
 
 def _client_env() -> dict[str, str]:
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     return env
 
@@ -340,6 +340,3 @@ def _serve_until_signal(server: DemoServer) -> int:
     print("stopped", flush=True)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,8 +19,14 @@ from typing import Any, Union
 
 from pydicom.dataset import Dataset
 
-from . import codec, status
-from .association import Association
+from . import codec
+from .dicom import status
+from .dicom.uids import (
+    IMPLEMENTATION_CLASS_UID,
+    IMPLEMENTATION_VERSION_NAME,
+    PROPOSALS,
+    resolve_model,
+)
 from .errors import (
     CodecError,
     DimseTimeout,
@@ -29,14 +35,9 @@ from .errors import (
     ProtocolError,
     UsageError,
 )
-from .negotiation import ProposedContext
-from .transport import Transport, deadline_after
-from .uids import (
-    IMPLEMENTATION_CLASS_UID,
-    IMPLEMENTATION_VERSION_NAME,
-    PROPOSALS,
-    resolve_model,
-)
+from .net.association import Association
+from .net.negotiation import ProposedContext
+from .net.transport import Transport, deadline_after
 
 Query = Union[Dataset, Mapping[str, Any], str, "os.PathLike[str]"]
 

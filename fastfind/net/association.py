@@ -15,8 +15,8 @@ import logging
 import struct
 from collections import deque
 
-from . import codec
-from .errors import (
+from .. import codec
+from ..errors import (
     AssociationRejected,
     AssociationTimeout,
     ConnectionClosed,

@@ -11,7 +11,7 @@ import socket
 import ssl
 import time
 
-from .errors import ConnectError, ConnectionClosed, DimseTimeout, TLSError
+from ..errors import ConnectError, ConnectionClosed, DimseTimeout, TLSError
 
 
 class Deadline(DimseTimeout):

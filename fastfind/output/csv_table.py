@@ -17,8 +17,8 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from . import dictionary
-from .errors import UsageError
+from ..dicom import dictionary
+from ..errors import UsageError
 
 _STEP = re.compile(r"^(?P<name>\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)|[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}|[0-9A-Fa-f]{8}|[A-Za-z][A-Za-z0-9_]*)(?:\[(?P<item>\d+)\])?$")
 

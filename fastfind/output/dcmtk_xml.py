@@ -21,7 +21,8 @@ from typing import BinaryIO
 from pydicom import config as _pydicom_config
 from pydicom.charset import convert_encodings, decode_bytes
 
-from . import codec, dictionary
+from .. import codec
+from ..dicom import dictionary
 from .dump import dcmtk_float
 
 __all__ = ["response_xml", "SingleXmlWriter", "XML_ENCODINGS"]
@@ -42,13 +43,6 @@ XML_ENCODINGS = {
     "ISO_IR 127": "ISO-8859-6",
     "ISO_IR 126": "ISO-8859-7",
     "ISO_IR 138": "ISO-8859-8",
-}
-
-_XFER_NAMES = {
-    "1.2.840.10008.1.2": "Little Endian Implicit",
-    "1.2.840.10008.1.2.1": "Little Endian Explicit",
-    "1.2.840.10008.1.2.2": "Big Endian Explicit",
-    "1.2.840.10008.1.2.1.99": "Deflated Explicit VR Little Endian",
 }
 
 # VRs whose values DCMTK treats as character strings, and how each one normalises a value
@@ -355,7 +349,7 @@ def _write(out: list[bytes], elements: list[_Element], little: bool, quote: bool
 
 
 def _body(elements: list[_Element], ts: codec.TransferSyntax, quote: bool) -> bytes:
-    name = _XFER_NAMES.get(ts.uid, "Unknown Transfer Syntax")
+    name = ts.name
     out = [b'<data-set xfer="%s" name="%s">\n' % (ts.uid.encode(), name.encode())]
     _write(out, elements, ts.little, quote)
     out.append(b"</data-set>\n")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import status as st
-from .negotiation import CONTEXT_RESULTS, AcceptedAssociation, ProposedContext
-from .uids import MODELS, TS_NAMES
+from ..dicom import status as st
+from ..dicom.uids import MODELS, TS_NAMES
+from ..net.negotiation import CONTEXT_RESULTS, AcceptedAssociation, ProposedContext
 
 _SOP_NAMES = {
     MODELS["worklist"]: "FINDModalityWorklistInformationModel",

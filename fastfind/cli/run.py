@@ -16,11 +16,13 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from . import codec, dictionary, errors, extract, logs, netdump
-from . import status as st
-from ._version import __version__
-from .api import FindClient, FindOperation, FindResponse, encode_query
-from .errors import (
+from .. import codec, errors
+from .._version import __version__
+from ..client import FindClient, FindOperation, FindResponse, encode_query
+from ..dicom import dictionary
+from ..dicom import status as st
+from ..dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, new_uid
+from ..errors import (
     AssociationRejected,
     ConnectError,
     DimseTimeout,
@@ -34,8 +36,9 @@ from .errors import (
     UnusableAssociation,
     UsageError,
 )
-from .negotiation import ProposedContext
-from .uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, TS_NAMES, new_uid
+from ..net.negotiation import ProposedContext
+from ..output import files as extract
+from . import logs, netdump
 
 log = logs.log
 rsplog = logs.responses
@@ -119,7 +122,7 @@ class Run:
         self.ssl_context = None
         self.server_name: str | None = None
         if args.tls.enabled:
-            from .tls import build_context
+            from ..net.tls import build_context
 
             try:
                 self.ssl_context, self.server_name = build_context(
@@ -129,7 +132,7 @@ class Run:
                 log.fatal(str(exc))
                 return errors.EXIT_USAGE
         if args.extract_csv and args.csv_fields:
-            from .csvout import parse_field
+            from ..output.csv_table import parse_field
 
             try:
                 for f in args.csv_fields:
@@ -151,7 +154,7 @@ class Run:
             return errors.EXIT_SIGINT if exc.signum == signal.SIGINT else errors.EXIT_SIGTERM
         finally:
             if args.tls.enabled:
-                from .tls import write_seed
+                from ..net.tls import write_seed
 
                 write_seed(args.tls)
 
@@ -240,7 +243,7 @@ class Run:
 
     # ---- one query file --------------------------------------------------------------------
     def _query_file(self, client: FindClient, fname: str | None) -> None:
-        from . import query as query_mod
+        from .. import query as query_mod
 
         a = self.args
         try:
@@ -395,7 +398,7 @@ class Run:
             writer.submit(n, name, [meta, self._identifier_to_write(rsp)])
             self._drain_writer()
         elif a.extract == "xml" and writer is not None:
-            from . import xmlout
+            from ..output import dcmtk_xml as xmlout
 
             name = f"rsp{n:04d}.xml"
             log.info(f"Writing response dataset to file: {_display_path(a.output_directory, name)}")
@@ -450,7 +453,7 @@ class Run:
         self.writer = None
 
     def _open_single_xml(self) -> None:
-        from . import xmlout
+        from ..output import dcmtk_xml as xmlout
 
         a = self.args
         fname = a.extract_xml_single_file or ""
@@ -491,8 +494,8 @@ class Run:
             self.tables.append((kind, fh, tmp, path))
 
     def _add_tables(self, rsp: FindResponse) -> None:
-        from .csvout import CsvWriter, default_fields
-        from .jsonout import JsonWriter
+        from ..output.csv_table import CsvWriter, default_fields
+        from ..output.dicom_json import JsonWriter
 
         ds = rsp.dataset
         for i, (kind, fh, tmp, path) in enumerate(self.tables):
@@ -511,8 +514,8 @@ class Run:
                 log.error(str(self.write_error))
 
     def _close_tables(self) -> None:
-        from .csvout import CsvWriter, default_fields
-        from .jsonout import JsonWriter
+        from ..output.csv_table import CsvWriter, default_fields
+        from ..output.dicom_json import JsonWriter
 
         for kind, fh, tmp, path in self.tables:
             try:
@@ -637,20 +640,20 @@ def _uid_value(raw: bytes | None) -> str | None:
 
 
 def _dump_lines(data: bytes, ts: codec.TransferSyntax) -> list[str]:
-    from . import dump
+    from ..output import dump
 
     return dump.dump_identifier(data, ts)
 
 
 def _request_block(ds: Any, sent: bool) -> str:
-    """The request dump as DCMTK prints it from memory (see :func:`fastfind.dump.request_lines`)."""
-    from . import dump
+    """The request dump as DCMTK prints it from memory (see :func:`fastfind.output.dump.request_lines`)."""
+    from ..output import dump
 
     return "\n" + "\n".join(dump.request_lines(ds, sent)) + "\n"
 
 
 def _dump_response(rsp: FindResponse) -> str:
-    from . import dump
+    from ..output import dump
 
     if rsp.identifier is None:
         return "\n# Dicom-Data-Set\n# Used TransferSyntax: Unknown Transfer Syntax\n"
@@ -659,7 +662,7 @@ def _dump_response(rsp: FindResponse) -> str:
 
 
 def _dump_file_block(identifier: bytes, ts: codec.TransferSyntax) -> str:
-    from . import dump
+    from ..output import dump
 
     try:
         plain = codec.plain_bytes(identifier, ts)
@@ -679,4 +682,4 @@ def _condition_text(exc: BaseException) -> str:
     return f"{cond} {text}" if cond else text
 
 
-__all__ = ["main", "TS_NAMES"]
+__all__ = ["main"]

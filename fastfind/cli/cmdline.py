@@ -36,8 +36,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from . import _version
-from ._version import __version__
+from .. import _version
+from .._version import __version__
+from ..options import TlsOptions
 
 PROGRAM = "fastfind"
 DESCRIPTION = "DICOM query (C-FIND) SCU"
@@ -213,34 +214,6 @@ class CommandLineExit(Exception):
 
 
 @dataclass
-class TlsOptions:
-    """The TLS options (always present; ``enabled`` says whether TLS is used).
-
-    ``password`` is None for "prompt on the terminal" (``+ps``, the default), "" for ``-pw``.
-    ``crl_mode`` is 'none', 'leaf' (``+crv`` or any ``+crl``) or 'all' (``+cra``).
-    ``ciphers`` are in the order DCMTK adds them (right to left on the command line).
-    ``write_seed_file`` is the seed file itself for ``+ws``.
-    """
-
-    enabled: bool = False
-    authenticate: bool = False
-    private_key_file: str | None = None
-    certificate_file: str | None = None
-    password: str | None = None
-    key_format: str = "pem"
-    cert_files: list[str] = field(default_factory=list)
-    cert_dirs: list[str] = field(default_factory=list)
-    crl_files: list[str] = field(default_factory=list)
-    crl_mode: str = "none"
-    profile: str = "bcp195-nd"
-    ciphers: list[str] = field(default_factory=list)
-    sni: str | None = None
-    seed_file: str | None = None
-    write_seed_file: str | None = None
-    verify_peer: str = "require"
-
-
-@dataclass
 class ParsedArgs:
     """Everything the command line says; defaults are findscu's."""
 
@@ -320,7 +293,7 @@ def format_arguments_log(expanded_argv: Sequence[str], prog: str = PROGRAM) -> s
 
 def _exit_code_table() -> str:
     """The exit-code table of :mod:`fastfind.errors`' docstring, re-indented for the help text."""
-    from . import errors
+    from .. import errors
 
     rows: list[list[str]] = []
     for line in (errors.__doc__ or "").splitlines():
@@ -385,7 +358,7 @@ def version_text() -> str:
     import pydicom
     import pynetdicom
 
-    from . import codec
+    from .. import codec
 
     return header() + (
         f"\nHost type: {platform.system()} {platform.machine()}\n"

@@ -17,7 +17,7 @@ text for a file. Facts reproduced here (each checked against ``dcmdump``):
   ``xs``/``ox`` as in DCMTK's ``DcmItem::checkAndUpdateVR`` (PS3.5 §8, PS3.3 C.7.6.3).
 * Numbers: US/SS/UL/SL/SV/UV/OL/OV decimal, OB/UN hex bytes, OW hex words, AT ``(gggg,eeee)``,
   FL/OF/FD/OD through :func:`dcmtk_float` (DCMTK's own %g with 9 / 17 significant digits).
-* Private elements are named through :func:`fastfind.dictionary.entry_for` with the creator read
+* Private elements are named through :func:`fastfind.dicom.dictionary.entry_for` with the creator read
   earlier in the same item (DCMTK's private tag cache); UID names come from the table at the end
   of this module (DCMTK 3.6.7's ``dcmFindNameOfUID`` results, observed with ``dcmdump``).
 * String values are the raw bytes between ``[`` and ``]`` (no charset conversion, padding kept:
@@ -48,11 +48,10 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
-from . import codec
-from .dictionary import entry, entry_for
+from .. import codec
+from ..dicom.dictionary import entry, entry_for
 
 __all__ = [
-    "TS_NAMES",
     "dcmtk_float",
     "dump_identifier",
     "format_dataset",
@@ -62,13 +61,6 @@ __all__ = [
     "uid_name",
 ]
 
-#: DCMTK's names of the transfer syntaxes fastfind can receive (``DcmXfer::getXferName``).
-TS_NAMES = {
-    "1.2.840.10008.1.2": "Little Endian Implicit",
-    "1.2.840.10008.1.2.1": "Little Endian Explicit",
-    "1.2.840.10008.1.2.2": "Big Endian Explicit",
-    "1.2.840.10008.1.2.1.99": "Deflated Explicit VR Little Endian",
-}
 
 _VALUE_WIDTH = 40  # DCM_OptPrintValueLength
 _STRING_VRS = frozenset("AE AS CS DA DS DT IS LO LT PN SH ST TM UC UI UR UT".split())
@@ -529,7 +521,7 @@ def format_dataset(
     """
     lines = [
         "# Dicom-Data-Set",
-        f"# Used TransferSyntax: {TS_NAMES.get(ts.uid, 'Unknown Transfer Syntax')}",
+        f"# Used TransferSyntax: {ts.name}",
     ]
     lines += _Printer(plain, ts, in_memory, overrides, memory_starts).run(_build(tokens))
     return lines
@@ -601,7 +593,7 @@ def request_lines(ds: Dataset, sent: bool = False) -> list[str]:
 
 def _from_file(elem: Any) -> bool:
     """True if DCMTK would hold ``elem`` as read from the query file (not set by a key)."""
-    from .query import read_from_file
+    from ..query import read_from_file
 
     return isinstance(elem, RawDataElement) or read_from_file(elem)
 
@@ -669,7 +661,7 @@ def format_file(
     meta_tokens = codec.walk_dataset(meta_plain, False, True, codec.SQ_TAGS)
     ds_tokens = codec.walk_dataset(dataset_plain, ts.implicit, ts.little, codec.SQ_TAGS)
     lines = ["# Dicom-File-Format", "", "# Dicom-Meta-Information-Header"]
-    lines.append(f"# Used TransferSyntax: {TS_NAMES[codec.EXPLICIT_LE.uid]}")
+    lines.append(f"# Used TransferSyntax: {codec.EXPLICIT_LE.name}")
     lines += _Printer(meta_plain, codec.EXPLICIT_LE, in_memory).run(_build(meta_tokens))
     lines.append("")
     lines += format_dataset(dataset_plain, ds_tokens, ts, in_memory=in_memory)

@@ -1,0 +1,2 @@
+"""The network side: TCP/TLS transport with deadlines, A-ASSOCIATE negotiation, the PS3.8
+requestor state machine."""

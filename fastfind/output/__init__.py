@@ -1,0 +1,1 @@
+"""Everything that becomes of a response: files, XML, JSON, CSV, Parquet, text dumps."""
