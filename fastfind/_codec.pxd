@@ -5,7 +5,7 @@ Every function that can fail declares how it reports it: ``except -1`` for ``int
 results, ``except NULL`` for pointers; functions returning Python objects propagate by NULL.
 """
 
-from libc.stdint cimport uint16_t, uint32_t
+from libc.stdint cimport int16_t, int32_t, uint16_t, uint32_t
 
 
 # ---- bounds-unchecked readers: callers check the bytes are there first -------------------------
@@ -35,25 +35,43 @@ cdef int buf_append(ByteBuf* b, const unsigned char* src, Py_ssize_t n) except -
 cdef void buf_release(ByteBuf* b, Py_ssize_t keep_cap) noexcept
 
 
-# ---- walk_dataset stack frame ------------------------------------------------------------------
+# ---- the token walk ------------------------------------------------------------------------------
+cdef struct Token:       # 28 bytes: identifiers are capped below 4 GiB (MAX_WALK_SIZE)
+    uint32_t tag
+    uint32_t length      # declared length, 0xFFFFFFFF = undefined
+    uint32_t start       # value (or content) start offset
+    uint32_t end         # value (or content) end offset
+    int32_t link         # matching end/start token of a sequence or item, -1 otherwise
+    int32_t depth
+    int16_t vri          # explicit VR table index, -1 = implicit (no VR on the wire)
+    unsigned char kind
+    unsigned char flags  # F_IMPLICIT | F_BIG_ENDIAN: how this element was encoded
+
 cdef struct Frame:
     bint is_seq
-    Py_ssize_t limit   # end offset, -1 for undefined length
-    Py_ssize_t eff     # innermost explicit-length limit while this frame is on top
-    Py_ssize_t index   # index of the (placeholder) start token
+    bint implicit        # how the frame's content is encoded
+    bint little
+    Py_ssize_t limit     # end offset, -1 for undefined length
+    Py_ssize_t eff       # innermost explicit-length limit while this frame is on top
+    Py_ssize_t index     # index of the start token
     Py_ssize_t depth
     uint32_t tag
-    uint32_t length
-    Py_ssize_t start
-    int vri            # VR table index, -1 for None
 
 cdef Frame* push_frame(Frame** stack, Py_ssize_t* cap, Py_ssize_t sp) except NULL
 
 
+cdef class Tokens:
+    cdef Token* toks
+    cdef Py_ssize_t n
+    cdef Py_ssize_t cap
+    cdef Token* push(self) except NULL
+    cdef tuple item(self, Py_ssize_t i)
+
+
 # ---- codec cores (one Python->C crossing each) ---------------------------------------------------
 cdef dict decode_command_c(const unsigned char* p, Py_ssize_t n)
-cdef list walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint little,
-                 object sq_tags, Py_ssize_t max_depth)
+cdef Tokens walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint little,
+                   object sq_tags, Py_ssize_t max_depth)
 cdef bytes inflate_c(const unsigned char* p, Py_ssize_t n, Py_ssize_t max_size)
 
 

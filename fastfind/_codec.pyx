@@ -27,7 +27,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from libc.limits cimport UINT_MAX
-from libc.stdint cimport uint16_t, uint32_t
+from libc.stdint cimport int16_t, int32_t, uint16_t, uint32_t
 from libc.string cimport memcpy, memmove, memset
 
 from .errors import CodecError, ProtocolError
@@ -581,6 +581,108 @@ cdef class Receiver:
 
 
 # ---- data set walk (PS3.5 §7.1, §7.5) ---------------------------------------------------------
+F_IMPLICIT = 1
+F_BIG_ENDIAN = 2
+VR_STRS = _VR_STRS
+cdef Py_ssize_t TOKEN_FIELDS_MAX = 0x7FFFFFFF  # link is an int32 index
+#: The largest data set :func:`walk` takes: token offsets are 32-bit (the identifier cap is below).
+MAX_WALK_SIZE = 0xFFFFFFFE
+
+
+cdef class Tokens:
+    """The flat token walk of one data set, kept as a C array (see :class:`fastfind._codec_py.Tokens`).
+
+    ``tokens[i]`` is ``(kind, depth, tag, vr, length, start, end)``; :meth:`link`, :meth:`flags`
+    and :meth:`find` as in the Python twin. The output encoders read the array directly.
+    """
+
+    def __dealloc__(self):
+        PyMem_Free(self.toks)
+
+    cdef Token* push(self) except NULL:
+        cdef Py_ssize_t new_cap
+        cdef Token* mem
+        if self.n >= self.cap:
+            new_cap = self.cap * 2 if self.cap else 32
+            if new_cap > TOKEN_FIELDS_MAX:
+                raise MemoryError()
+            mem = <Token*>PyMem_Realloc(self.toks, <size_t>new_cap * sizeof(Token))
+            if mem == NULL:
+                raise MemoryError()
+            self.toks = mem
+            self.cap = new_cap
+        self.n += 1
+        return &self.toks[self.n - 1]
+
+    cdef tuple item(self, Py_ssize_t i):
+        cdef Token* t = &self.toks[i]
+        return (t.kind, t.depth, t.tag, _vr_obj(t.vri), t.length, t.start, t.end)
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        cdef Py_ssize_t k = i
+        if k < 0:
+            k += self.n
+        if not 0 <= k < self.n:
+            raise IndexError("token index out of range")
+        return self.item(k)
+
+    def __iter__(self):
+        cdef Py_ssize_t i
+        for i in range(self.n):
+            yield self.item(i)
+
+    def __eq__(self, other):
+        cdef Py_ssize_t i
+        if isinstance(other, list):
+            return list(self) == other
+        if hasattr(other, "__len__") and hasattr(other, "__getitem__"):
+            if len(other) != self.n:
+                return False
+            for i in range(self.n):
+                if self.item(i) != other[i]:
+                    return False
+            return True
+        return NotImplemented
+
+    def link(self, Py_ssize_t i):
+        """Index of the token closing sequence/item ``i`` (or opening it, for an end token)."""
+        if not 0 <= i < self.n:
+            raise IndexError("token index out of range")
+        return self.toks[i].link
+
+    def flags(self, Py_ssize_t i):
+        """How token ``i``'s element was encoded: :data:`F_IMPLICIT` | :data:`F_BIG_ENDIAN`."""
+        if not 0 <= i < self.n:
+            raise IndexError("token index out of range")
+        return self.toks[i].flags
+
+    def top_level_ascending(self):
+        """True if the top-level tags are strictly ascending (sorted, no repeats; PS3.5 §7.1)."""
+        cdef Py_ssize_t i
+        cdef long long last = -1
+        cdef Token* t
+        for i in range(self.n):
+            t = &self.toks[i]
+            if t.depth == 0 and t.kind <= K_SEQUENCE:
+                if <long long>t.tag <= last:
+                    return False
+                last = t.tag
+        return True
+
+    def find(self, uint32_t tag):
+        """Index of the first top-level element or sequence with ``tag``, or -1."""
+        cdef Py_ssize_t i
+        cdef Token* t
+        for i in range(self.n):
+            t = &self.toks[i]
+            if t.depth == 0 and t.tag == tag and t.kind <= K_SEQUENCE:
+                return i
+        return -1
+
+
 cdef Frame* push_frame(Frame** stack, Py_ssize_t* cap, Py_ssize_t sp) except NULL:
     cdef Py_ssize_t new_cap
     cdef Frame* mem
@@ -602,21 +704,42 @@ cdef inline object _vr_obj(int vri):
     return _VR_STRS[vri]
 
 
-cdef inline int _close_start(list tokens, Frame* f, Py_ssize_t end) except -1:
-    tokens[f.index] = (K_SEQUENCE if f.is_seq else K_ITEM, f.depth, f.tag, _vr_obj(f.vri),
-                       f.length, f.start, end)
+cdef inline int _push_token(Tokens out, unsigned char kind, Py_ssize_t depth, uint32_t tag,
+                            int vri, uint32_t length, Py_ssize_t start, Py_ssize_t end,
+                            Py_ssize_t link, unsigned char flags) except -1:
+    cdef Token* t = out.push()
+    t.kind = kind
+    t.depth = depth
+    t.tag = tag
+    t.vri = vri
+    t.length = length
+    t.start = start
+    t.end = end
+    t.link = link
+    t.flags = flags
     return 0
 
 
-cdef list walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint little,
-                 object sq_tags, Py_ssize_t max_depth):
-    cdef list tokens = []
+cdef inline int _close_frame(Tokens out, Frame* f, unsigned char kind, uint32_t tag,
+                             uint32_t length, Py_ssize_t pos) except -1:
+    """Append the end token of frame ``f`` and link it with the frame's start token."""
+    cdef Py_ssize_t end_index = out.n
+    _push_token(out, kind, f.depth, tag, -1, length, pos, pos, f.index, out.toks[f.index].flags)
+    out.toks[f.index].end = pos
+    out.toks[f.index].link = end_index
+    return 0
+
+
+cdef Tokens walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint little,
+                   object sq_tags, Py_ssize_t max_depth):
+    cdef Tokens out = Tokens.__new__(Tokens)
     cdef Frame* stack = NULL
     cdef Frame* f = NULL
-    cdef Py_ssize_t cap = 0, sp = 0, limit = n, pos = 0, depth = 0, frame_limit, hdr
-    cdef bint in_seq, is_sq
+    cdef Py_ssize_t cap = 0, sp = 0, limit = n, pos = 0, depth = 0, frame_limit, hdr, lim
+    cdef bint in_seq, is_sq, cur_implicit, cur_little, content_implicit, content_little
     cdef uint32_t group, elem, tag, length
     cdef unsigned int b0, b1
+    cdef unsigned char flags
     cdef int vri
     try:
         while True:
@@ -624,15 +747,18 @@ cdef list walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint littl
                 f = &stack[sp - 1]
                 in_seq = f.is_seq
                 frame_limit = f.limit
+                cur_implicit = f.implicit
+                cur_little = f.little
             else:
+                f = NULL
                 in_seq = False
                 frame_limit = n
+                cur_implicit = implicit
+                cur_little = little
             if frame_limit >= 0 and pos == frame_limit:
                 if sp == 0:
-                    return tokens
-                tokens.append((K_SEQUENCE_END if in_seq else K_ITEM_END, f.depth, f.tag, None, 0,
-                               pos, pos))
-                _close_start(tokens, f, pos)
+                    return out
+                _close_frame(out, f, K_SEQUENCE_END if in_seq else K_ITEM_END, f.tag, 0, pos)
                 if in_seq:
                     depth -= 1
                 sp -= 1
@@ -640,7 +766,7 @@ cdef list walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint littl
                 continue
             if limit - pos < 8:
                 raise CodecError(f"data set truncated at offset {pos} (element header)")
-            if little:
+            if cur_little:
                 group = rd_le16(p + pos)
                 elem = rd_le16(p + pos + 2)
                 length = rd_le32(p + pos + 4)
@@ -649,6 +775,7 @@ cdef list walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint littl
                 elem = rd_be16(p + pos + 2)
                 length = rd_be32(p + pos + 4)
             tag = (group << 16) | elem
+            flags = (1 if cur_implicit else 0) | (0 if cur_little else 2)
             if in_seq:
                 if tag == C_ITEM_TAG:
                     pos += 8
@@ -656,24 +783,23 @@ cdef list walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint littl
                         raise CodecError(
                             f"item length {length} at offset {pos - 8} exceeds its container"
                         )
-                    tokens.append(None)
+                    _push_token(out, K_ITEM, depth, tag, -1, length, pos, pos, -1, flags)
+                    lim = -1 if length == C_UNDEFINED else pos + <Py_ssize_t>length
                     f = push_frame(&stack, &cap, sp)
                     sp += 1
                     f.is_seq = False
-                    f.limit = -1 if length == C_UNDEFINED else pos + <Py_ssize_t>length
-                    f.eff = f.limit if f.limit >= 0 else limit
-                    f.index = len(tokens) - 1
+                    f.implicit = cur_implicit
+                    f.little = cur_little
+                    f.limit = lim
+                    f.eff = lim if lim >= 0 else limit
+                    f.index = out.n - 1
                     f.depth = depth
                     f.tag = tag
-                    f.length = length
-                    f.start = pos
-                    f.vri = -1
                     limit = f.eff
                     continue
                 if tag == C_SEQ_DELIM_TAG and frame_limit < 0:
                     pos += 8
-                    tokens.append((K_SEQUENCE_DELIM, f.depth, tag, None, length, pos, pos))
-                    _close_start(tokens, f, pos)
+                    _close_frame(out, f, K_SEQUENCE_DELIM, tag, length, pos)
                     depth -= 1
                     sp -= 1
                     limit = stack[sp - 1].eff if sp else n
@@ -683,14 +809,15 @@ cdef list walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint littl
                 )
             if tag == C_ITEM_DELIM_TAG and sp and frame_limit < 0:
                 pos += 8
-                tokens.append((K_ITEM_DELIM, f.depth, tag, None, length, pos, pos))
-                _close_start(tokens, f, pos)
+                _close_frame(out, f, K_ITEM_DELIM, tag, length, pos)
                 sp -= 1
                 limit = stack[sp - 1].eff if sp else n
                 continue
             if group == 0xFFFE:
                 raise CodecError(f"unexpected delimiter ({group:04x},{elem:04x}) at offset {pos}")
-            if implicit:
+            content_implicit = cur_implicit
+            content_little = cur_little
+            if cur_implicit:
                 vri = -1
                 hdr = 8
                 is_sq = length == C_UNDEFINED or tag in sq_tags
@@ -708,16 +835,16 @@ cdef list walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint littl
                 if _VR_LONG[vri]:
                     if limit - pos < 12:
                         raise CodecError(f"data set truncated at offset {pos} (element header)")
-                    length = rd_le32(p + pos + 8) if little else rd_be32(p + pos + 8)
+                    length = rd_le32(p + pos + 8) if cur_little else rd_be32(p + pos + 8)
                     hdr = 12
                 else:
-                    length = rd_le16(p + pos + 6) if little else rd_be16(p + pos + 6)
+                    length = rd_le16(p + pos + 6) if cur_little else rd_be16(p + pos + 6)
                     hdr = 8
                 is_sq = vri == VRI_SQ
                 if vri == VRI_UN and length == C_UNDEFINED:
-                    raise CodecError(
-                        f"undefined-length UN element ({group:04x},{elem:04x}) is not supported"
-                    )
+                    is_sq = True  # PS3.5 §6.2.2: its items are implicit VR little endian
+                    content_implicit = True
+                    content_little = True
             pos += hdr
             if is_sq:
                 if depth >= max_depth:
@@ -726,18 +853,18 @@ cdef list walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint littl
                     raise CodecError(
                         f"sequence ({group:04x},{elem:04x}) length {length} exceeds its container"
                     )
-                tokens.append(None)
+                _push_token(out, K_SEQUENCE, depth, tag, vri, length, pos, pos, -1, flags)
+                lim = -1 if length == C_UNDEFINED else pos + <Py_ssize_t>length
                 f = push_frame(&stack, &cap, sp)
                 sp += 1
                 f.is_seq = True
-                f.limit = -1 if length == C_UNDEFINED else pos + <Py_ssize_t>length
-                f.eff = f.limit if f.limit >= 0 else limit
-                f.index = len(tokens) - 1
+                f.implicit = content_implicit
+                f.little = content_little
+                f.limit = lim
+                f.eff = lim if lim >= 0 else limit
+                f.index = out.n - 1
                 f.depth = depth
                 f.tag = tag
-                f.length = length
-                f.start = pos
-                f.vri = vri
                 depth += 1
                 limit = f.eff
                 continue
@@ -750,27 +877,33 @@ cdef list walk_c(const unsigned char* p, Py_ssize_t n, bint implicit, bint littl
                     f"element ({group:04x},{elem:04x}) length {length} exceeds the remaining "
                     f"{limit - pos} bytes"
                 )
-            tokens.append((K_ELEMENT, depth, tag, _vr_obj(vri), length, pos,
-                           pos + <Py_ssize_t>length))
+            _push_token(out, K_ELEMENT, depth, tag, vri, length, pos, pos + <Py_ssize_t>length,
+                        -1, flags)
             pos += length
     finally:
         PyMem_Free(stack)
 
 
-def walk_dataset(data, implicit, little, sq_tags, max_depth=64):
-    """Tokenise an encoded data set without recursion (see :func:`fastfind._codec_py.walk_dataset`).
+def walk(data, implicit, little, sq_tags, max_depth=64):
+    """Tokenise an encoded data set without recursion (see :func:`fastfind._codec_py.walk`).
 
-    Returns a flat list of ``(kind, depth, tag, vr, length, start, end)``; raises
-    :class:`CodecError` for any structural fault.
+    Returns :class:`Tokens`; raises :class:`CodecError` for any structural fault.
     """
     cdef Py_buffer view
-    cdef Py_ssize_t depth_cap = PY_SSIZE_T_MAX if max_depth > PY_SSIZE_T_MAX else max_depth
+    cdef Py_ssize_t depth_cap = 0x7FFFFFFF if max_depth > 0x7FFFFFFF else max_depth
     PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
+        if view.len > MAX_WALK_SIZE:
+            raise CodecError(f"data set of {view.len} bytes is larger than {MAX_WALK_SIZE}")
         return walk_c(<const unsigned char*>view.buf, view.len, implicit, little, sq_tags,
                       depth_cap)
     finally:
         PyBuffer_Release(&view)
+
+
+def walk_dataset(data, implicit, little, sq_tags, max_depth=64):
+    """:func:`walk` as a list of ``(kind, depth, tag, vr, length, start, end)`` tuples."""
+    return list(walk(data, implicit, little, sq_tags, max_depth))
 
 
 # ---- deflate (PS3.5 A.5) ---------------------------------------------------------------------
@@ -898,3 +1031,13 @@ def deflate(data, level=6):
     if len(out) & 1:
         out += b"\x00"
     return out
+
+
+# ---- output files (Twin: _codec_files_py.py) --------------------------------------------------
+include "_codec_files.pxi"
+
+# ---- output encodings, straight from the identifier bytes and the token walk -------------------
+include "_codec_text.pxi"   # charsets and text (twin: _codec_text_py.py)
+include "_codec_json.pxi"   # DICOM JSON, PS3.18 F.2 (twin: _codec_json_py.py)
+include "_codec_cells.pxi"  # CSV cells and Arrow columns (twin: _codec_cells_py.py)
+include "_codec_xml.pxi"    # DCMTK's -Xx/-Xs XML (twin: _codec_xml_py.py)

@@ -18,6 +18,8 @@ Contents
 from __future__ import annotations
 
 import zlib
+from array import array as _array
+from collections.abc import Iterator as _Iterator
 from struct import Struct
 
 from .errors import CodecError, ProtocolError
@@ -47,6 +49,7 @@ _HDR = Struct(">BBL")
 _U32BE = Struct(">L")
 _U16LE = Struct("<H")
 _U32LE = Struct("<L")
+_U16BE = Struct(">H")
 _TAG_LEN_LE = Struct("<HHL")
 _TAG_LEN_BE = Struct(">HHL")
 _TAG_VR_LE = Struct("<HH2sH")
@@ -334,113 +337,226 @@ class Receiver:
 
 
 # ---- data set walk (PS3.5 §7.1, §7.5) ---------------------------------------------------------
-def walk_dataset(
-    data: bytes, implicit: bool, little: bool, sq_tags: frozenset[int] | set[int], max_depth: int = 64
-) -> list[tuple[int, int, int, str | None, int, int, int]]:
-    """Tokenise an encoded data set without recursion.
+#: Token flags: how the element itself was encoded (a UN of undefined length holds an implicit VR
+#: little endian sequence whatever the transfer syntax, PS3.5 §6.2.2).
+F_IMPLICIT = 1
+F_BIG_ENDIAN = 2
 
-    Returns a flat list of ``(kind, depth, tag, vr, length, start, end)``: ``kind`` is one of
+#: VR table index of a two-letter VR (``(b0 - 65) * 26 + b1 - 65``), -1 for "no VR" (implicit).
+VR_STRS = [chr(65 + i // 26) + chr(65 + i % 26) for i in range(676)]
+_VRI = {vr.encode("ascii"): i for i, vr in enumerate(VR_STRS)}
+_VRI_SQ = _VRI[b"SQ"]
+_VRI_UN = _VRI[b"UN"]
+_STANDARD_VRI = frozenset(_VRI[v] for v in _STANDARD_VRS)
+_LONG_VRI = frozenset(_VRI[v] for v in _LONG_VRS)
+_NFIELDS = 9  # kind, depth, tag, vri, length, start, end, link, flags
+#: The largest data set :func:`walk` takes: token offsets are 32-bit (the identifier cap is below).
+MAX_WALK_SIZE = 0xFFFFFFFE
+
+
+class Tokens:
+    """The flat token walk of one data set, kept compact (PS3.5 §7.1, §7.5).
+
+    ``tokens[i]`` is ``(kind, depth, tag, vr, length, start, end)``: ``kind`` one of
     :data:`ELEMENT`, :data:`SEQUENCE`, :data:`ITEM`, :data:`ITEM_END`, :data:`ITEM_DELIM`,
-    :data:`SEQUENCE_END`, :data:`SEQUENCE_DELIM`; ``depth`` is the nesting level (0 = top level;
-    a sequence's items and their elements are one deeper); ``vr`` is the explicit VR, or ``None``
-    for implicit VR; ``length`` is the declared length (``0xFFFFFFFF`` = undefined);
-    ``data[start:end]`` is the value (for a sequence or item: its content, delimiters included).
+    :data:`SEQUENCE_END`, :data:`SEQUENCE_DELIM`; ``depth`` the nesting level (0 = top level);
+    ``vr`` the explicit VR or ``None`` (implicit VR); ``length`` the declared length
+    (``0xFFFFFFFF`` = undefined); ``data[start:end]`` the value (for a sequence or an item: its
+    content, delimiters included). :meth:`link` gives the index of the token that closes a
+    sequence or item (and of the one that opened it, for an end token); :meth:`flags` the
+    element's own encoding (:data:`F_IMPLICIT`, :data:`F_BIG_ENDIAN`).
+    """
+
+    __slots__ = ("_a",)
+
+    def __init__(self) -> None:
+        self._a = _array("q")
+
+    def __len__(self) -> int:
+        return len(self._a) // _NFIELDS
+
+    def __getitem__(self, i: int) -> tuple[int, int, int, str | None, int, int, int]:
+        n = len(self._a) // _NFIELDS
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("token index out of range")
+        kind, depth, tag, vri, length, start, end = self._a[i * _NFIELDS : i * _NFIELDS + 7]
+        return (kind, depth, tag, None if vri < 0 else VR_STRS[vri], length, start, end)
+
+    def __iter__(self) -> _Iterator[tuple[int, int, int, str | None, int, int, int]]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list):
+            return list(self) == other
+        if hasattr(other, "__len__") and hasattr(other, "__getitem__"):
+            return len(self) == len(other) and all(self[i] == other[i] for i in range(len(self)))  # type: ignore[arg-type]
+        return NotImplemented
+
+    def link(self, i: int) -> int:
+        """Index of the token closing sequence/item ``i`` (or opening it, for an end token)."""
+        return self._a[i * _NFIELDS + 7]
+
+    def flags(self, i: int) -> int:
+        """How token ``i``'s element was encoded: :data:`F_IMPLICIT` | :data:`F_BIG_ENDIAN`."""
+        return self._a[i * _NFIELDS + 8]
+
+    def find(self, tag: int) -> int:
+        """Index of the first top-level element or sequence with ``tag``, or -1."""
+        a = self._a
+        for i in range(len(a) // _NFIELDS):
+            base = i * _NFIELDS
+            if a[base + 1] == 0 and a[base + 2] == tag and a[base] <= SEQUENCE:
+                return i
+        return -1
+
+    def top_level_ascending(self) -> bool:
+        """True if the top-level tags are strictly ascending (sorted, no repeats; PS3.5 §7.1)."""
+        a = self._a
+        last = -1
+        for i in range(len(a) // _NFIELDS):
+            base = i * _NFIELDS
+            if a[base + 1] == 0 and a[base] <= SEQUENCE:
+                tag = a[base + 2]
+                if tag <= last:
+                    return False
+                last = tag
+        return True
+
+    def _push(self, kind: int, depth: int, tag: int, vri: int, length: int, start: int, end: int,
+              link: int, flags: int) -> int:
+        self._a.extend((kind, depth, tag, vri, length, start, end, link, flags))
+        return len(self._a) // _NFIELDS - 1
+
+    def _close(self, index: int, end: int, link: int) -> None:
+        a = self._a
+        a[index * _NFIELDS + 6] = end
+        a[index * _NFIELDS + 7] = link
+
+
+class _Frame:
+    """One open sequence or item of :func:`walk` (the Cython twin's ``Frame`` struct)."""
+
+    __slots__ = ("is_seq", "limit", "eff", "index", "depth", "tag", "implicit", "little")
+
+    def __init__(self, is_seq: bool, limit: int, eff: int, index: int, depth: int, tag: int,
+                 implicit: bool, little: bool):
+        self.is_seq = is_seq
+        self.limit = limit  # end offset, -1 for undefined length
+        self.eff = eff  # innermost explicit-length limit while this frame is on top
+        self.index = index  # index of the start token
+        self.depth = depth
+        self.tag = tag
+        self.implicit = implicit  # how the frame's content is encoded
+        self.little = little
+
+
+def walk(
+    data: bytes, implicit: bool, little: bool, sq_tags: frozenset[int] | set[int], max_depth: int = 64
+) -> Tokens:
+    """Tokenise an encoded data set without recursion; returns :class:`Tokens`.
 
     In implicit VR an element is a sequence when its tag is in ``sq_tags`` or its length is
-    undefined. Raises :class:`CodecError` for any structural fault: truncation, a length beyond
-    its container, an invalid VR, undefined length on a non-sequence, a misplaced or missing
-    delimiter, nesting deeper than ``max_depth`` sequences.
+    undefined. An explicit-VR UN of undefined length is a sequence whose content is implicit VR
+    little endian (PS3.5 §6.2.2). Raises :class:`CodecError` for any structural fault:
+    truncation, a length beyond its container, an invalid VR, undefined length on another
+    non-sequence, a misplaced or missing delimiter, nesting deeper than ``max_depth`` sequences.
     """
     n = len(data)
+    if n > MAX_WALK_SIZE:
+        raise CodecError(f"data set of {n} bytes is larger than {MAX_WALK_SIZE}")
+    max_depth = min(max_depth, 0x7FFFFFFF)
     mv = memoryview(data)
-    tag_len = _TAG_LEN_LE if little else _TAG_LEN_BE
-    tag_vr = _TAG_VR_LE if little else _TAG_VR_BE
-    u32 = _U32LE if little else Struct(">L")
-    tokens: list[tuple[int, int, int, str | None, int, int, int]] = []
-    # frames: [is_sequence, limit (end offset, or -1 if undefined length), token index]
-    stack: list[list[int]] = []
+    out = Tokens()
+    stack: list[_Frame] = []
     limit = n  # end of the innermost explicit-length container
     pos = 0
     depth = 0
     while True:
-        in_seq = bool(stack) and stack[-1][0] == 1
-        frame_limit = stack[-1][1] if stack else n
+        f = stack[-1] if stack else None
+        in_seq = f is not None and f.is_seq
+        frame_limit = f.limit if f is not None else n
         if frame_limit >= 0 and pos == frame_limit:
-            if not stack:
-                return tokens
-            kind_end = SEQUENCE_END if in_seq else ITEM_END
-            frame = stack.pop()
-            start_tok = tokens[frame[2]]
-            tokens.append((kind_end, start_tok[1], start_tok[2], None, 0, pos, pos))
-            tokens[frame[2]] = start_tok[:6] + (pos,)
+            if f is None:
+                return out
+            end_kind = SEQUENCE_END if in_seq else ITEM_END
+            _close_frame(out, f, end_kind, f.tag, 0, pos)
             if in_seq:
                 depth -= 1
-            limit = _limit(stack, n)
+            stack.pop()
+            limit = stack[-1].eff if stack else n
             continue
         if limit - pos < 8:
             raise CodecError(f"data set truncated at offset {pos} (element header)")
-        group, elem, length = tag_len.unpack_from(mv, pos)
+        cur_implicit = f.implicit if f is not None else implicit
+        cur_little = f.little if f is not None else little
+        group, elem, length = (_TAG_LEN_LE if cur_little else _TAG_LEN_BE).unpack_from(mv, pos)
         tag = (group << 16) | elem
+        flags = (F_IMPLICIT if cur_implicit else 0) | (0 if cur_little else F_BIG_ENDIAN)
         if in_seq:
+            assert f is not None
             if tag == ITEM_TAG:
                 pos += 8
                 if length != UNDEFINED and length > limit - pos:
                     raise CodecError(f"item length {length} at offset {pos - 8} exceeds its container")
-                tokens.append((ITEM, depth, tag, None, length, pos, pos))
-                stack.append([0, -1 if length == UNDEFINED else pos + length, len(tokens) - 1])
-                limit = _limit(stack, n)
+                index = out._push(ITEM, depth, tag, -1, length, pos, pos, -1, flags)
+                item_limit = -1 if length == UNDEFINED else pos + length
+                stack.append(_Frame(False, item_limit, item_limit if item_limit >= 0 else limit,
+                                    index, depth, tag, cur_implicit, cur_little))
+                limit = stack[-1].eff
                 continue
             if tag == SEQ_DELIM_TAG and frame_limit < 0:
                 pos += 8
-                frame = stack.pop()
-                start_tok = tokens[frame[2]]
-                tokens.append((SEQUENCE_DELIM, start_tok[1], tag, None, length, pos, pos))
-                tokens[frame[2]] = start_tok[:6] + (pos,)
+                _close_frame(out, f, SEQUENCE_DELIM, tag, length, pos)
                 depth -= 1
-                limit = _limit(stack, n)
+                stack.pop()
+                limit = stack[-1].eff if stack else n
                 continue
             raise CodecError(f"expected an item tag in sequence at offset {pos}, found ({group:04x},{elem:04x})")
-        if tag == ITEM_DELIM_TAG and stack and frame_limit < 0:
+        if tag == ITEM_DELIM_TAG and f is not None and frame_limit < 0:
             pos += 8
-            frame = stack.pop()
-            start_tok = tokens[frame[2]]
-            tokens.append((ITEM_DELIM, start_tok[1], tag, None, length, pos, pos))
-            tokens[frame[2]] = start_tok[:6] + (pos,)
-            limit = _limit(stack, n)
+            _close_frame(out, f, ITEM_DELIM, tag, length, pos)
+            stack.pop()
+            limit = stack[-1].eff if stack else n
             continue
         if group == 0xFFFE:
             raise CodecError(f"unexpected delimiter ({group:04x},{elem:04x}) at offset {pos}")
-        vr: str | None
-        if implicit:
-            vr = None
+        content_implicit, content_little = cur_implicit, cur_little
+        if cur_implicit:
+            vri = -1
             hdr = 8
             is_sq = length == UNDEFINED or tag in sq_tags
         else:
-            _, _, vrb, short_len = tag_vr.unpack_from(mv, pos)
-            if vrb not in _STANDARD_VRS:
-                raise CodecError(f"invalid VR {bytes(vrb)!r} for ({group:04x},{elem:04x}) at offset {pos}")
-            vr = vrb.decode("ascii")
-            if vrb in _LONG_VRS:
+            vrb = bytes(mv[pos + 4 : pos + 6])
+            vri = _VRI.get(vrb, -2)
+            if vri not in _STANDARD_VRI:
+                raise CodecError(f"invalid VR {vrb!r} for ({group:04x},{elem:04x}) at offset {pos}")
+            if vri in _LONG_VRI:
                 if limit - pos < 12:
                     raise CodecError(f"data set truncated at offset {pos} (element header)")
-                length = u32.unpack_from(mv, pos + 8)[0]
+                length = (_U32LE if cur_little else _U32BE).unpack_from(mv, pos + 8)[0]
                 hdr = 12
             else:
-                length = short_len
+                length = (_U16LE if cur_little else _U16BE).unpack_from(mv, pos + 6)[0]
                 hdr = 8
-            is_sq = vr == "SQ"
-            if vr == "UN" and length == UNDEFINED:
-                raise CodecError(f"undefined-length UN element ({group:04x},{elem:04x}) is not supported")
+            is_sq = vri == _VRI_SQ
+            if vri == _VRI_UN and length == UNDEFINED:
+                is_sq = True  # PS3.5 §6.2.2: its items are implicit VR little endian
+                content_implicit, content_little = True, True
         pos += hdr
         if is_sq:
             if depth >= max_depth:
                 raise CodecError(f"sequence nesting deeper than {max_depth} levels")
             if length != UNDEFINED and length > limit - pos:
                 raise CodecError(f"sequence ({group:04x},{elem:04x}) length {length} exceeds its container")
-            tokens.append((SEQUENCE, depth, tag, vr, length, pos, pos))
-            stack.append([1, -1 if length == UNDEFINED else pos + length, len(tokens) - 1])
+            index = out._push(SEQUENCE, depth, tag, vri, length, pos, pos, -1, flags)
+            seq_limit = -1 if length == UNDEFINED else pos + length
+            stack.append(_Frame(True, seq_limit, seq_limit if seq_limit >= 0 else limit, index,
+                                depth, tag, content_implicit, content_little))
             depth += 1
-            limit = _limit(stack, n)
+            limit = stack[-1].eff
             continue
         if length == UNDEFINED:
             raise CodecError(f"undefined length on non-sequence element ({group:04x},{elem:04x})")
@@ -448,15 +564,21 @@ def walk_dataset(
             raise CodecError(
                 f"element ({group:04x},{elem:04x}) length {length} exceeds the remaining {limit - pos} bytes"
             )
-        tokens.append((ELEMENT, depth, tag, vr, length, pos, pos + length))
+        out._push(ELEMENT, depth, tag, vri, length, pos, pos + length, -1, flags)
         pos += length
 
 
-def _limit(stack: list[list[int]], n: int) -> int:
-    for frame in reversed(stack):
-        if frame[1] >= 0:
-            return frame[1]
-    return n
+def _close_frame(out: Tokens, f: _Frame, kind: int, tag: int, length: int, pos: int) -> None:
+    """Append the end token of frame ``f`` and link it with the frame's start token."""
+    end_index = out._push(kind, f.depth, tag, -1, length, pos, pos, f.index, out.flags(f.index))
+    out._close(f.index, pos, end_index)
+
+
+def walk_dataset(
+    data: bytes, implicit: bool, little: bool, sq_tags: frozenset[int] | set[int], max_depth: int = 64
+) -> list[tuple[int, int, int, str | None, int, int, int]]:
+    """:func:`walk` as a list of ``(kind, depth, tag, vr, length, start, end)`` tuples."""
+    return list(walk(data, implicit, little, sq_tags, max_depth))
 
 
 # ---- deflate (PS3.5 A.5) ---------------------------------------------------------------------
@@ -487,3 +609,13 @@ def deflate(data: bytes, level: int = 6) -> bytes:
     if len(out) & 1:
         out += b"\x00"
     return out
+
+
+# ---- output files and encodings (the Cython twins: _codec_files.pxi, _codec_text.pxi, ...) -------
+# isort: off
+from ._codec_files_py import MAX_CHUNKS, WRITE_CREATED, WRITE_REPLACED, write_files  # noqa: E402,F401
+from ._codec_text_py import *  # noqa: E402,F401,F403
+from ._codec_json_py import *  # noqa: E402,F401,F403
+from ._codec_cells_py import *  # noqa: E402,F401,F403
+from ._codec_xml_py import *  # noqa: E402,F401,F403
+# isort: on

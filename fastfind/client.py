@@ -4,18 +4,20 @@
 >>> with FindClient("127.0.0.1", port, model="study", called_ae="ANY-SCP") as client:  # doctest: +SKIP
 ...     for rsp in client.find({"QueryRetrieveLevel": "STUDY", "PatientName": "A*",
 ...                             "StudyInstanceUID": None}):
-...         print(rsp.dataset.PatientName, rsp.identifier[:8])
+...         print(rsp.dataset.PatientName, rsp.json())
 
-:func:`find` is the one-shot form. Responses carry the identifier bytes exactly as received and
-decode them into a pydicom Dataset only when :attr:`FindResponse.dataset` is read.
+:func:`find` is the one-shot form. Responses carry the identifier bytes exactly as received;
+they are validated once, on arrival, against the run's :class:`~fastfind.options.Limits`, and
+decoded (pydicom Dataset, DICOM JSON) only when asked. Outputs are sinks
+(:mod:`fastfind.output`), fed each pending response once: ``client.find(query, sinks=[...])``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import ssl
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Union
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 from pydicom.dataset import Dataset
 
@@ -25,19 +27,27 @@ from .dicom.uids import (
     IMPLEMENTATION_CLASS_UID,
     IMPLEMENTATION_VERSION_NAME,
     PROPOSALS,
+    TRANSFER_SYNTAXES,
+    TransferSyntax,
     resolve_model,
 )
 from .errors import (
     CodecError,
     DimseTimeout,
+    FastFindError,
     FindCancelled,
     FindFailed,
+    OutputError,
     ProtocolError,
     UsageError,
 )
 from .net.association import Association
 from .net.negotiation import ProposedContext
 from .net.transport import Transport, deadline_after
+from .options import FindOptions, Limits
+
+if TYPE_CHECKING:
+    from .output.sinks import ResponseSink
 
 Query = Union[Dataset, Mapping[str, Any], str, "os.PathLike[str]"]
 
@@ -48,7 +58,13 @@ DATASET_PRESENT = 0x0000  # PS3.7 E.1: any value other than 0x0101
 
 
 class FindResponse:
-    """One C-FIND-RSP: its status and (for pending responses) the identifier as received."""
+    """One C-FIND-RSP: its status and (for pending responses) the identifier as received.
+
+    ``plain`` and ``tokens`` are the identifier after (bounded) inflation and its validated walk
+    (:func:`fastfind.codec.walk_identifier`); a pending response delivered by
+    :class:`FindOperation` has them already. ``query`` is the index of the query it answers in a
+    batch (``None`` for a single query).
+    """
 
     __slots__ = (
         "number",
@@ -57,6 +73,7 @@ class FindResponse:
         "identifier",
         "transfer_syntax",
         "message_id",
+        "query",
         "_plain",
         "_tokens",
         "_dataset",
@@ -68,9 +85,10 @@ class FindResponse:
         number: int,
         command: dict[int, Any],
         identifier: bytes | None,
-        transfer_syntax: codec.TransferSyntax,
+        transfer_syntax: TransferSyntax,
         message_id: int,
-        limits: tuple[int, int],
+        limits: Limits,
+        query: int | None = None,
     ):
         self.number = number  #: cumulative response number on the association (DCMTK's count)
         self.command = command  #: decoded command set {element: value}
@@ -78,8 +96,9 @@ class FindResponse:
         self.identifier = identifier  #: identifier bytes exactly as received (maybe deflated)
         self.transfer_syntax = transfer_syntax
         self.message_id = message_id
+        self.query = query
         self._plain: bytes | None = None
-        self._tokens: list[tuple[Any, ...]] | None = None
+        self._tokens: codec.Tokens | None = None
         self._dataset: Dataset | None = None
         self._limits = limits
 
@@ -104,9 +123,8 @@ class FindResponse:
     def validate(self) -> None:
         """Inflate (bounded) and walk the identifier; raises :class:`CodecError` if it is invalid."""
         if self.identifier is not None and self._tokens is None:
-            max_depth, max_size = self._limits
-            self._plain, self._tokens = codec.tokens(
-                self.identifier, self.transfer_syntax, max_depth, max_size
+            self._plain, self._tokens = codec.walk_identifier(
+                self.identifier, self.transfer_syntax, self._limits
             )
 
     @property
@@ -116,8 +134,8 @@ class FindResponse:
         return self._plain
 
     @property
-    def tokens(self) -> list[tuple[Any, ...]] | None:
-        """Flat token walk of the identifier (see :func:`fastfind.codec.walk_dataset`)."""
+    def tokens(self) -> codec.Tokens | None:
+        """The validated token walk of the identifier (:class:`fastfind.codec.Tokens`)."""
         self.validate()
         return self._tokens
 
@@ -125,25 +143,36 @@ class FindResponse:
     def dataset(self) -> Dataset | None:
         """The identifier as a lazily decoded pydicom Dataset (``None`` if there is none)."""
         if self._dataset is None and self.identifier is not None:
-            max_depth, max_size = self._limits
-            self._dataset = codec.decode_identifier(
-                self.identifier, self.transfer_syntax, max_depth, max_size
-            )
+            from .dataset import dataset_from_walk
+
+            self.validate()
+            assert self._plain is not None and self._tokens is not None
+            self._dataset = dataset_from_walk(self._plain, self._tokens, self.transfer_syntax)
         return self._dataset
+
+    def json(self) -> str:
+        """The identifier as a DICOM JSON object (PS3.18 F.2), straight from the bytes."""
+        from .output.dicom_json import response_json
+
+        return response_json(self).decode("utf-8")
+
+    def json_dict(self) -> dict[str, Any]:
+        """:meth:`json` parsed: equal to pydicom's ``Dataset.to_json_dict()`` of the identifier."""
+        import json
+
+        return json.loads(self.json()) if self.identifier is not None else {}
 
     def top_level_value(self, tag: int) -> bytes | None:
         """Raw value bytes of a top-level element, without decoding the data set."""
         toks = self.tokens
-        if not toks:
+        if toks is None:
             return None
-        plain = self._plain
-        assert plain is not None
-        for kind, depth, t, _vr, _length, start, end in toks:
-            if depth == 0 and t == tag and kind == codec.ELEMENT:
-                return plain[start:end]
-            if depth == 0 and t > tag:
-                break
-        return None
+        i = toks.find(tag)
+        if i < 0:
+            return None
+        kind, _depth, _tag, _vr, _length, start, end = toks[i]
+        assert self._plain is not None
+        return self._plain[start:end] if kind == codec.ELEMENT else None
 
     def __repr__(self) -> str:
         size = len(self.identifier) if self.identifier is not None else 0
@@ -153,20 +182,35 @@ class FindResponse:
 class FindOperation:
     """Iterator over the responses of one C-FIND request (pending ones, then the final one).
 
+    Each pending response is validated, then given to every sink (``sinks``), then yielded.
     :meth:`cancel` sends C-CANCEL-RQ (PS3.7 §9.3.2.3); responses already in flight still arrive,
     and the final status must then come within ``post_cancel_timeout`` or the association is
-    aborted (:class:`DimseTimeout`).
+    aborted (:class:`DimseTimeout`). A sink that fails (:class:`OutputError`) cancels the query;
+    the error is in :attr:`output_error` and raised by :meth:`check`.
     """
 
-    def __init__(self, client: FindClient, message_id: int, context_id: int, ts: codec.TransferSyntax):
+    def __init__(
+        self,
+        client: FindClient,
+        message_id: int,
+        context_id: int,
+        ts: TransferSyntax,
+        sinks: ResponseSink | Sequence[ResponseSink] | None = None,
+        query: int | None = None,
+    ):
         self.client = client
+        self.options = client.options
         self.message_id = message_id
         self.context_id = context_id
         self.transfer_syntax = ts
+        self.query = query
         self.final: FindResponse | None = None
         self.cancelled = False
+        self.matches = 0  #: pending responses with an identifier
         self.warnings: list[str] = []
+        self.output_error: OutputError | None = None
         self._cancel_deadline: float | None = None
+        self._sinks = _as_sink_list(sinks)
 
     def __iter__(self) -> FindOperation:
         return self
@@ -175,16 +219,21 @@ class FindOperation:
         if self.final is not None:
             raise StopIteration
         client = self.client
+        opts = self.options
         assoc = client.association
-        if assoc is None:
+        if assoc is None or assoc.transport.closed:
             raise UsageError("the association is not open")
         try:
             ctx, cmd, ds = assoc.receive_message(
-                client.dimse_timeout, client.socket_timeout, self._cancel_deadline
+                opts.dimse_timeout, opts.socket_timeout, self._cancel_deadline
             )
         except DimseTimeout:
+            client._operation = None
             if self._cancel_deadline is not None:
                 raise DimseTimeout("no final status after C-CANCEL within the post-cancel timeout") from None
+            raise
+        except FastFindError:
+            client._operation = None
             raise
         status_value = cmd.get(0x0900)
         if (
@@ -194,10 +243,12 @@ class FindOperation:
             or status_value.__class__ is not int
             or 0x0800 not in cmd
         ):
+            client._operation = None
             self._refuse(assoc, ctx, cmd)
         client.response_count += 1
         rsp = FindResponse(
-            client.response_count, cmd, ds, self.transfer_syntax, self.message_id, client._limits
+            client.response_count, cmd, ds, self.transfer_syntax, self.message_id, opts.limits,
+            self.query,
         )
         if status_value == 0xFF00 or status_value == 0xFF01:
             if ds is None:
@@ -206,8 +257,12 @@ class FindOperation:
                 try:
                     rsp.validate()
                 except CodecError:
+                    client._operation = None
                     assoc.abort(0, 0)
                     raise
+                self.matches += 1
+                if self._sinks and self.output_error is None:
+                    self._feed(rsp)
         else:
             if ds is not None:
                 self.warnings.append(
@@ -215,7 +270,17 @@ class FindOperation:
                 )
                 rsp.identifier = None
             self.final = rsp
+            if client._operation is self:
+                client._operation = None
         return rsp
+
+    def _feed(self, rsp: FindResponse) -> None:
+        try:
+            for sink in self._sinks:
+                sink.add(rsp)
+        except OutputError as exc:
+            self.output_error = exc
+            self.cancel()
 
     def _refuse(self, assoc: Association, ctx: int, cmd: dict[int, Any]) -> None:
         """Abort (source 0) for a response that does not answer our request (PS3.7 §9.3.2.2)."""
@@ -239,12 +304,24 @@ class FindOperation:
         """Send C-CANCEL-RQ for this request (once)."""
         if self.cancelled or self.final is not None:
             return
-        client = self.client
-        assoc = client._require()
+        assoc = self.client._require()
         cmd = codec.encode_command([(0x0100, C_CANCEL_RQ), (0x0120, self.message_id), (0x0800, 0x0101)])
-        assoc.send_message(self.context_id, cmd, None, deadline_after(client.socket_timeout))
+        assoc.send_message(self.context_id, cmd, None, deadline_after(self.options.socket_timeout))
         self.cancelled = True
-        self._cancel_deadline = deadline_after(client.post_cancel_timeout)
+        self._cancel_deadline = deadline_after(self.options.post_cancel_timeout)
+
+    def drain(self) -> None:
+        """Cancel (unless finished) and read the remaining responses, discarding them.
+
+        This leaves the association ready for the next request; if the peer does not end the
+        query within the post-cancel timeout, the association is aborted.
+        """
+        if self.final is not None:
+            return
+        self._sinks = []
+        self.cancel()
+        for _ in self:
+            pass
 
     def pending(self) -> Iterator[FindResponse]:
         """Iterate over the pending responses only; the final one is left in :attr:`final`."""
@@ -252,11 +329,20 @@ class FindOperation:
             if rsp.is_pending:
                 yield rsp
 
+    def run(self) -> FindOperation:
+        """Read every response (the sinks get them); return ``self`` for :meth:`check`."""
+        for _ in self:
+            pass
+        return self
+
     def check(self) -> FindResponse:
-        """Raise :class:`FindFailed`/:class:`FindCancelled` unless the final status is Success."""
+        """Raise unless the query ended with Success: :class:`~fastfind.errors.OutputError` if a
+        sink failed, :class:`FindFailed`/:class:`FindCancelled` for the final status."""
         final = self.final
         if final is None:
             raise UsageError("the C-FIND has not finished yet")
+        if self.output_error is not None:
+            raise self.output_error
         cat = final.category
         if cat == status.SUCCESS:
             return final
@@ -270,8 +356,21 @@ class FindOperation:
         raise FindFailed(text, final.status, final.error_comment)
 
 
+def _as_sink_list(sinks: ResponseSink | Sequence[ResponseSink] | None) -> list[ResponseSink]:
+    if sinks is None:
+        return []
+    if hasattr(sinks, "add"):
+        return [sinks]  # type: ignore[list-item]
+    return list(sinks)  # type: ignore[arg-type]
+
+
 class FindClient:
     """One association used for any number of C-FIND requests.
+
+    ``options`` is a :class:`~fastfind.options.FindOptions`; keyword arguments override its
+    fields (``FindClient(host, port, model="study", called_ae="PACS")``), and
+    ``max_identifier_size`` / ``max_nesting`` set its :class:`~fastfind.options.Limits`.
+    The main fields:
 
     :param model: ``"worklist"`` (default, as DCMTK findscu), ``"patient"``, ``"study"``,
         ``"psonly"`` or an abstract syntax UID.
@@ -282,70 +381,49 @@ class FindClient:
     :param dimse_timeout: bound on each whole response message (DCMTK ``-td``); ``None`` = off.
     """
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        *,
-        model: str = "worklist",
-        calling_ae: str = "FINDSCU",
-        called_ae: str = "ANY-SCP",
-        transfer_syntaxes: str | list[str] = "default",
-        max_pdu: int = 16384,
-        connect_timeout: float | None = None,
-        socket_timeout: float | None = 60,
-        acse_timeout: float | None = 30,
-        dimse_timeout: float | None = None,
-        post_cancel_timeout: float | None = 10,
-        ssl_context: ssl.SSLContext | None = None,
-        server_hostname: str | None = None,
-        deflate_level: int = 6,
-        max_identifier_size: int = codec.DEFAULT_MAX_IDENTIFIER,
-        max_nesting: int = codec.DEFAULT_MAX_DEPTH,
-        priority: int = 0,
-    ):
+    def __init__(self, host: str, port: int, options: FindOptions | None = None, **overrides: Any):
         self.host = host
         self.port = port
-        self.abstract_syntax = resolve_model(model)
-        self.transfer_syntaxes = (
-            PROPOSALS[transfer_syntaxes] if isinstance(transfer_syntaxes, str) else list(transfer_syntaxes)
-        )
-        unknown = [ts for ts in self.transfer_syntaxes if ts not in codec.TRANSFER_SYNTAXES]
+        self.options = _with_overrides(options or FindOptions(), overrides)
+        opts = self.options
+        self.abstract_syntax = resolve_model(opts.model)
+        ts = opts.transfer_syntaxes
+        if isinstance(ts, str):
+            if ts not in PROPOSALS:
+                raise UsageError(f"unknown transfer syntax proposal: {ts}")
+            self.transfer_syntaxes = list(PROPOSALS[ts])
+        else:
+            self.transfer_syntaxes = list(ts)
+        unknown = [uid for uid in self.transfer_syntaxes if uid not in TRANSFER_SYNTAXES]
         if unknown:
             raise UsageError(f"unsupported transfer syntax for C-FIND: {', '.join(unknown)}")
-        self.calling_ae = calling_ae
-        self.called_ae = called_ae
-        self.max_pdu = max_pdu
-        self.connect_timeout = connect_timeout
-        self.socket_timeout = socket_timeout or None
-        self.acse_timeout = acse_timeout
-        self.dimse_timeout = dimse_timeout
-        self.post_cancel_timeout = post_cancel_timeout
-        self.ssl_context = ssl_context
-        self.server_hostname = server_hostname
-        self.deflate_level = deflate_level
-        self.priority = priority
-        self._limits = (max_nesting, max_identifier_size)
         self.association: Association | None = None
         self.response_count = 0  #: every C-FIND-RSP received on this association (DCMTK's count)
+        self._operation: FindOperation | None = None
 
     # ---- association ------------------------------------------------------------------------
+    @property
+    def proposed_contexts(self) -> list[ProposedContext]:
+        """The presentation contexts proposed (one, ID 1, as DCMTK findscu)."""
+        return [ProposedContext(1, self.abstract_syntax, self.transfer_syntaxes)]
+
     def open(self) -> FindClient:
-        """Connect and negotiate the association (one presentation context, ID 1)."""
+        """Connect and negotiate the association."""
+        opts = self.options
         transport = Transport.connect(
-            self.host, self.port, self.connect_timeout, self.ssl_context, self.server_hostname
+            self.host, self.port, opts.connect_timeout, opts.ssl_context, opts.server_hostname
         )
-        contexts = [ProposedContext(1, self.abstract_syntax, self.transfer_syntaxes)]
         self.association = Association.request(
             transport,
-            self.calling_ae,
-            self.called_ae,
-            contexts,
-            max_pdu=self.max_pdu,
-            acse_timeout=self.acse_timeout,
+            opts.calling_ae,
+            opts.called_ae,
+            self.proposed_contexts,
+            max_pdu=opts.max_pdu,
+            acse_timeout=opts.acse_timeout,
             implementation_class_uid=IMPLEMENTATION_CLASS_UID,
             implementation_version_name=IMPLEMENTATION_VERSION_NAME,
-            max_dataset=self._limits[1],
+            max_command=opts.limits.max_command_size,
+            max_dataset=opts.limits.max_identifier_size,
         )
         return self
 
@@ -354,23 +432,30 @@ class FindClient:
             raise UsageError("the association is not open")
         return self.association
 
-    def context_for(self, abstract_syntax: str | None = None) -> tuple[int, codec.TransferSyntax]:
+    @property
+    def is_open(self) -> bool:
+        return self.association is not None and not self.association.transport.closed
+
+    def context_for(self, abstract_syntax: str | None = None) -> tuple[int, TransferSyntax]:
         """The accepted presentation context for the query model."""
         assoc = self._require()
         assert assoc.accepted is not None
         wanted = abstract_syntax or self.abstract_syntax
         for cid, (abstract, ts) in sorted(assoc.accepted.accepted.items()):
             if abstract == wanted:
-                return cid, codec.TRANSFER_SYNTAXES[ts]
+                return cid, TRANSFER_SYNTAXES[ts]
         raise UsageError("No Presentation Context")
 
     def release(self) -> None:
-        """A-RELEASE the association."""
-        if self.association is not None and not self.association.transport.closed:
-            self.association.release(self.acse_timeout)
+        """A-RELEASE the association (an unfinished query is cancelled and drained first)."""
+        if self.is_open:
+            self._finish_operation()
+            assert self.association is not None
+            self.association.release(self.options.acse_timeout)
 
     def abort(self) -> None:
         """A-ABORT the association (source: service user)."""
+        self._operation = None
         if self.association is not None:
             self.association.abort(0, 0)
 
@@ -378,7 +463,7 @@ class FindClient:
         return self.open() if self.association is None else self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if self.association is None or self.association.transport.closed:
+        if not self.is_open:
             return
         if exc_type is None:
             self.release()
@@ -386,7 +471,14 @@ class FindClient:
             self.abort()
 
     # ---- queries ----------------------------------------------------------------------------
-    def start(self, query: Query | bytes, *, priority: int | None = None) -> FindOperation:
+    def start(
+        self,
+        query: Query | bytes,
+        *,
+        priority: int | None = None,
+        sinks: ResponseSink | Sequence[ResponseSink] | None = None,
+        query_index: int | None = None,
+    ) -> FindOperation:
         """Send one C-FIND-RQ and return the :class:`FindOperation` over its responses.
 
         ``query`` is a pydicom Dataset, a mapping of ``-k`` style keys to values (``None`` = an
@@ -394,13 +486,24 @@ class FindClient:
         accepted transfer syntax.
         """
         cid, ts = self.context_for()
-        identifier = query if isinstance(query, bytes) else encode_query(query, ts, self.deflate_level)
-        return self.send_request(cid, ts, identifier, priority)
+        identifier = query if isinstance(query, bytes) else encode_query(query, ts, self.options.deflate_level)
+        return self.send_request(cid, ts, identifier, priority, sinks=sinks, query_index=query_index)
 
     def send_request(
-        self, cid: int, ts: codec.TransferSyntax, identifier: bytes, priority: int | None = None
+        self,
+        cid: int,
+        ts: TransferSyntax,
+        identifier: bytes,
+        priority: int | None = None,
+        *,
+        sinks: ResponseSink | Sequence[ResponseSink] | None = None,
+        query_index: int | None = None,
     ) -> FindOperation:
-        """Send an already encoded identifier as a C-FIND-RQ (PS3.7 §9.3.2.1)."""
+        """Send an already encoded identifier as a C-FIND-RQ (PS3.7 §9.3.2.1).
+
+        A previous request still open on this association is cancelled and drained first.
+        """
+        self._finish_operation()
         assoc = self._require()
         msg_id = assoc.next_message_id
         assoc.next_message_id = (msg_id + 1) & 0xFFFF or 1
@@ -409,24 +512,90 @@ class FindClient:
                 (0x0002, self.abstract_syntax),
                 (0x0100, C_FIND_RQ),
                 (0x0110, msg_id),
-                (0x0700, self.priority if priority is None else priority),
+                (0x0700, self.options.priority if priority is None else priority),
                 (0x0800, DATASET_PRESENT),
             ]
         )
-        assoc.send_message(cid, cmd, identifier, deadline_after(self.socket_timeout))
-        return FindOperation(self, msg_id, cid, ts)
+        assoc.send_message(cid, cmd, identifier, deadline_after(self.options.socket_timeout))
+        op = FindOperation(self, msg_id, cid, ts, sinks, query_index)
+        self._operation = op
+        return op
 
-    def find(self, query: Query | bytes, *, check: bool = True) -> Iterator[FindResponse]:
-        """Yield the pending responses of one C-FIND; then, with ``check``, raise on a non-Success end."""
-        op = self.start(query)
-        yield from op.pending()
+    def _finish_operation(self) -> None:
+        op, self._operation = self._operation, None
+        if op is not None and op.final is None and self.is_open:
+            op.drain()
+
+    def find(
+        self,
+        query: Query | bytes,
+        *,
+        check: bool = True,
+        sinks: ResponseSink | Sequence[ResponseSink] | None = None,
+    ) -> Iterator[FindResponse]:
+        """Yield the pending responses of one C-FIND (after the sinks got each one); then, with
+        ``check``, raise on a non-Success end (or an output failure).
+
+        Leaving the loop early cancels the query and drains it, so the association stays usable.
+        """
+        op = self.start(query, sinks=sinks)
+        try:
+            yield from op.pending()
+        finally:
+            if op.final is None and self._operation is op:
+                self._operation = None
+                _drain_quietly(op)
         if check:
             op.check()
 
+    def run(
+        self,
+        query: Query | bytes,
+        sinks: ResponseSink | Sequence[ResponseSink] | None = None,
+        *,
+        check: bool = True,
+    ) -> FindOperation:
+        """Run one C-FIND to its end, feeding ``sinks``; return the finished operation."""
+        op = self.start(query, sinks=sinks).run()
+        if check:
+            op.check()
+        return op
 
-def encode_query(query: Query, ts: codec.TransferSyntax, deflate_level: int = 6) -> bytes:
+
+def _drain_quietly(op: FindOperation) -> None:
+    """Drain ``op`` from a generator's ``finally``: a failure there has already aborted the
+    association (the next request says so); it must not surface from ``close()``."""
+    if not op.client.is_open:
+        return
+    try:
+        op.drain()
+    except FastFindError:
+        op.client.abort()
+
+
+def _with_overrides(options: FindOptions, overrides: dict[str, Any]) -> FindOptions:
+    if not overrides:
+        return options
+    limits = {}
+    for name in ("max_identifier_size", "max_nesting", "max_command_size"):
+        if name in overrides:
+            limits[name] = overrides.pop(name)
+    if limits:
+        overrides["limits"] = dataclasses.replace(overrides.get("limits", options.limits), **limits)
+    fields = {f.name for f in dataclasses.fields(FindOptions)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise TypeError(f"unknown FindClient option(s): {', '.join(unknown)}")
+    if "transfer_syntaxes" in overrides and not isinstance(overrides["transfer_syntaxes"], str):
+        overrides["transfer_syntaxes"] = tuple(overrides["transfer_syntaxes"])
+    return dataclasses.replace(options, **overrides)
+
+
+def encode_query(query: Query, ts: TransferSyntax, deflate_level: int = 6) -> bytes:
     """Encode a query (Dataset, key mapping, or query file path) as an identifier in ``ts``."""
-    return codec.encode_identifier(build_dataset(query), ts, deflate_level)
+    from .dataset import encode_identifier
+
+    return encode_identifier(build_dataset(query), ts, deflate_level)
 
 
 def build_dataset(query: Query) -> Dataset:
@@ -443,7 +612,15 @@ def build_dataset(query: Query) -> Dataset:
     raise UsageError(f"cannot use a {type(query).__name__} as a C-FIND query")
 
 
-def find(host: str, port: int, query: Query, *, check: bool = True, **options: Any) -> Iterator[FindResponse]:
+def find(
+    host: str,
+    port: int,
+    query: Query,
+    *,
+    check: bool = True,
+    sinks: ResponseSink | Sequence[ResponseSink] | None = None,
+    **options: Any,
+) -> Iterator[FindResponse]:
     """Associate, run one C-FIND, yield its pending responses, release.
 
     ``options`` are :class:`FindClient`'s. With ``check`` (default) a final status other than
@@ -451,14 +628,28 @@ def find(host: str, port: int, query: Query, *, check: bool = True, **options: A
     after every pending response has been yielded.
     """
     with FindClient(host, port, **options) as client:
-        yield from client.find(query, check=check)
+        yield from client.find(query, check=check, sinks=sinks)
 
 
 def find_all(
-    host: str, port: int, queries: Iterable[Query], *, check: bool = True, **options: Any
+    host: str,
+    port: int,
+    queries: Iterable[Query],
+    *,
+    check: bool = True,
+    sinks: ResponseSink | Sequence[ResponseSink] | None = None,
+    **options: Any,
 ) -> Iterator[tuple[int, FindResponse]]:
     """Run many C-FINDs one after another on ONE association; yield ``(query index, response)``."""
     with FindClient(host, port, **options) as client:
         for index, query in enumerate(queries):
-            for rsp in client.find(query, check=check):
-                yield index, rsp
+            op = client.start(query, sinks=sinks, query_index=index)
+            try:
+                for rsp in op.pending():
+                    yield index, rsp
+            finally:
+                if op.final is None and client._operation is op:
+                    client._operation = None
+                    _drain_quietly(op)
+            if check:
+                op.check()

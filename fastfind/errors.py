@@ -37,9 +37,15 @@ EXIT_SIGTERM = 143
 
 
 class FastFindError(Exception):
-    """Base class: every error fastfind raises on purpose."""
+    """Base class: every error fastfind raises on purpose.
+
+    ``dcmtk_condition`` / ``condition_text`` are DCMTK's condition code and text for the same
+    failure (``"0006:0213"``, ``"Data dictionary missing"``) where the CLI must print them.
+    """
 
     exit_code = EXIT_USAGE
+    dcmtk_condition: str | None = None
+    condition_text: str | None = None
 
 
 class UsageError(FastFindError, ValueError):

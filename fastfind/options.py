@@ -6,7 +6,33 @@ the command line, :class:`fastfind.client.FindClient` and the output sinks take 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+import ssl
+from dataclasses import dataclass, field, replace
+
+DEFAULT_MAX_DEPTH = 64  #: sequence nesting (DCMTK ``DCMTK_MAX_SEQUENCE_NESTING``)
+DEFAULT_MAX_IDENTIFIER = 64 << 20  #: bytes of one identifier, after inflation
+DEFAULT_MAX_COMMAND = 64 << 10  #: bytes of one command set
+MAX_IDENTIFIER = 0xFFFFFFFE  #: the largest identifier the walk can index (32-bit offsets)
+MAX_NESTING = 0x7FFFFFFF
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What fastfind accepts from a peer (``../shared/reference/hostile-scp.md`` §6.1).
+
+    Every identifier is validated against these once, when it arrives; every output then works
+    on the validated walk, so no output can disagree with another about what is acceptable.
+    """
+
+    max_nesting: int = DEFAULT_MAX_DEPTH
+    max_identifier_size: int = DEFAULT_MAX_IDENTIFIER
+    max_command_size: int = DEFAULT_MAX_COMMAND
+
+    def __post_init__(self) -> None:
+        # "very large" means as large as fastfind can take: 4 GiB per identifier, 2^31 levels
+        object.__setattr__(self, "max_identifier_size", min(self.max_identifier_size, MAX_IDENTIFIER))
+        object.__setattr__(self, "max_nesting", min(self.max_nesting, MAX_NESTING))
 
 
 @dataclass
@@ -35,3 +61,77 @@ class TlsOptions:
     seed_file: str | None = None
     write_seed_file: str | None = None
     verify_peer: str = "require"
+
+
+@dataclass(frozen=True)
+class FindOptions:
+    """How to reach a peer and run C-FINDs on it: DCMTK findscu's network options.
+
+    Timeouts are seconds (``None`` = none). ``socket_timeout`` bounds each wait for the peer once
+    associated (``-ts``), ``acse_timeout`` association set-up and release (``-ta``),
+    ``dimse_timeout`` each whole response (``-td``), ``post_cancel_timeout`` the wait for the
+    final status after a C-CANCEL. Unlike DCMTK, every one is an absolute deadline.
+    """
+
+    model: str = "worklist"
+    calling_ae: str = "FINDSCU"
+    called_ae: str = "ANY-SCP"
+    transfer_syntaxes: str | tuple[str, ...] = "default"
+    max_pdu: int = 16384
+    connect_timeout: float | None = None
+    socket_timeout: float | None = 60
+    acse_timeout: float | None = 30
+    dimse_timeout: float | None = None
+    post_cancel_timeout: float | None = 10
+    ssl_context: ssl.SSLContext | None = None
+    server_hostname: str | None = None
+    deflate_level: int = 6
+    priority: int = 0
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        if self.socket_timeout is not None and self.socket_timeout <= 0:
+            object.__setattr__(self, "socket_timeout", None)  # DCMTK: -ts 0 means none
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """What to write (DCMTK findscu's output options and fastfind's own).
+
+    ``extract`` is ``"dcm"`` (``-X``), ``"xml"`` (``-Xx``) or ``"xml-single"`` (``-Xs``, into
+    ``xml_single_file``); files go to ``directory`` (``-od``); ``limit_output`` is ``-Xlo``.
+    ``json``, ``ndjson``, ``csv`` and ``parquet`` name table outputs (``-`` is standard output);
+    ``csv_fields`` their columns (default: the query's keys). ``per_query`` is set for batches:
+    files go to ``directory/q<row>/`` and tables get a leading ``query`` column.
+    """
+
+    directory: str = "."
+    extract: str | None = None
+    xml_single_file: str | None = None
+    limit_output: int | None = None
+    json: str | None = None
+    ndjson: str | None = None
+    csv: str | None = None
+    parquet: str | None = None
+    csv_fields: tuple[str, ...] | None = None
+    sync: bool = False
+    no_clobber: bool = False
+    per_query: bool = False
+
+    @property
+    def xml_single_path(self) -> str:
+        """The ``-Xs`` file: relative names are inside ``directory``, as in findscu."""
+        name = self.xml_single_file or ""
+        return name if os.path.isabs(name) else os.path.join(self.directory, name)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.extract or self.json or self.ndjson or self.csv or self.parquet)
+
+    def without_tables(self) -> OutputOptions:
+        """These options minus the column outputs (CSV, Parquet)."""
+        return replace(self, csv=None, parquet=None)
+
+    def only_tables(self) -> OutputOptions:
+        """Only the column outputs (CSV, Parquet)."""
+        return replace(self, extract=None, json=None, ndjson=None)

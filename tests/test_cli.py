@@ -43,7 +43,7 @@ def test_exit_codes(scripted_scp, tmp_path: Path, script: FindScript, code: int,
     assert got.returncode == code, got.stderr
     last = got.stderr.strip().splitlines()[-1]
     assert last.startswith(f"E: fastfind: exit code {code}: ") and text in got.stderr
-    assert "E: received=" in got.stderr
+    assert "E: matches=" in got.stderr
     assert len(list(tmp_path.glob("rsp*.dcm"))) == 2  # the matches before the fault are kept
     again = run([scp.host, str(scp.port), *STUDY, "--dcmtk-exit-codes"], tmp_path)
     assert again.returncode == 0

@@ -343,7 +343,7 @@ def test_extensions(workdir):
     (["--post-cancel-timeout", "0"], "Invalid value for option --post-cancel-timeout "
                                      "(underflow: 0)"),
     (["--post-cancel-timeout", "soon"], "Invalid value for option --post-cancel-timeout (soon)"),
-    (["--csv-fields", "A"], "--csv-fields only allowed with --extract-csv"),
+    (["--csv-fields", "A"], "--csv-fields only allowed with --extract-csv or --extract-parquet"),
     (["--extract-csv", "o.csv", "--csv-fields", "A,,B"],
      "Invalid value for option --csv-fields (A,,B)"),
     (["--extract-json", ""], "Invalid value for option --extract-json"),

@@ -176,7 +176,7 @@ def _only_levels(text: str, letters: str) -> str:
 
 def _our_warnings_removed(text: str) -> str:
     """Drop fastfind's documented extra lines: overwrite warnings and the exit-code summary."""
-    return re.sub(r"^(?:W: replaced existing file|E: fastfind: exit code|E: received=\d+ written=).*\n", "", text, flags=re.M)
+    return re.sub(r"^(?:W: replaced existing file|E: fastfind: exit code|E: matches=\d+ ).*\n", "", text, flags=re.M)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -104,7 +104,7 @@ def dcm2xml_dataset(
 
 def ours_corrected(data: bytes, ts: codec.TransferSyntax) -> bytes:
     """Our body with dcm2xml's input data correction (findscu runs without it)."""
-    doc, _ = xmlout._render_response(data, ts, correct=True)
+    doc, _ = xmlout._render_response(*codec.walk_identifier(data, ts), ts, correct=True)
     return doc.split(b"\n", 1)[1]
 
 
@@ -248,7 +248,7 @@ def test_utf8_conversion_matches_dcm2xml(charset: str, value: object, tmp_path: 
     ts = codec.EXPLICIT_LE
     data = wire(elems, ts)
     ref, err = dcm2xml_dataset(data, ts, tmp_path, "+U8")
-    ours, log = xmlout._render_utf8(data, ts, correct=True)
+    ours, log = xmlout._render_utf8(*codec.walk_identifier(data, ts), ts, correct=True)
     assert ours == ref
     errors = [line for line in log if line.startswith("E: Writing XML file: ")]
     assert bool(errors) == (not ref)

@@ -1,5 +1,5 @@
 """fastfind's command line: DCMTK findscu's options, log texts and exit codes over the API."""
 
-from .run import main
+from .main import main
 
 __all__ = ["main"]

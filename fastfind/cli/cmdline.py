@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from .. import _version
 from .._version import __version__
-from ..options import TlsOptions
+from ..options import FindOptions, Limits, OutputOptions, TlsOptions
 
 PROGRAM = "fastfind"
 DESCRIPTION = "DICOM query (C-FIND) SCU"
@@ -178,7 +178,10 @@ _TABLE: list[_Row] = [
     _o("--extract-ndjson", "", 1, "[f]ilename: string",
        "save responses as DICOM JSON, one object per line"),
     _o("--extract-csv", "", 1, "[f]ilename: string", "save responses as CSV table f"),
-    _o("--csv-fields", "", 1, "[k]eys: K1,K2,...", "CSV columns (default: the query's keys)"),
+    _o("--extract-parquet", "", 1, "[f]ilename: string",
+       "save responses as Parquet table f (needs pyarrow)"),
+    _o("--csv-fields", "", 1, "[k]eys: K1,K2,...",
+       "CSV/Parquet columns (default: the query's keys)"),
     _o("--no-clobber", desc="never overwrite existing output files"),
     _o("--sync", desc="flush output files to disk before exiting"),
     ("S", "transport layer security:"),
@@ -256,10 +259,46 @@ class ParsedArgs:
     extract_json: str | None = None
     extract_ndjson: str | None = None
     extract_csv: str | None = None
+    extract_parquet: str | None = None
     csv_fields: list[str] | None = None
     max_identifier_size: int = 64 * 1024 * 1024
     max_nesting: int = 64
     post_cancel_timeout: float = 10.0
+
+    def find_options(self, ssl_context: object = None, server_hostname: str | None = None) -> FindOptions:
+        """The network options these arguments ask for."""
+        return FindOptions(
+            model=self.model,
+            calling_ae=self.aetitle,
+            called_ae=self.called_aetitle,
+            transfer_syntaxes=self.proposed_ts,
+            max_pdu=self.max_pdu,
+            connect_timeout=self.connect_timeout,
+            socket_timeout=self.socket_timeout,
+            acse_timeout=self.acse_timeout,
+            dimse_timeout=self.dimse_timeout,
+            post_cancel_timeout=self.post_cancel_timeout,
+            ssl_context=ssl_context,  # type: ignore[arg-type]
+            server_hostname=server_hostname,
+            deflate_level=self.compression_level if self.compression_level is not None else 6,
+            limits=Limits(max_nesting=self.max_nesting, max_identifier_size=self.max_identifier_size),
+        )
+
+    def output_options(self) -> OutputOptions:
+        """The outputs these arguments ask for."""
+        return OutputOptions(
+            directory=self.output_directory,
+            extract=self.extract,
+            xml_single_file=self.extract_xml_single_file,
+            limit_output=self.limit_output,
+            json=self.extract_json,
+            ndjson=self.extract_ndjson,
+            csv=self.extract_csv,
+            parquet=self.extract_parquet,
+            csv_fields=tuple(self.csv_fields) if self.csv_fields else None,
+            sync=self.sync,
+            no_clobber=self.no_clobber,
+        )
 
     @property
     def responses_log_level(self) -> str | None:
@@ -934,14 +973,15 @@ def _extensions(cmd: _CmdLine, p: ParsedArgs) -> None:
     p.no_clobber = cmd.find("--no-clobber")
     p.tls_check_hostname = cmd.find("--tls-check-hostname")
     for long, attr in (("--extract-json", "extract_json"), ("--extract-ndjson", "extract_ndjson"),
-                       ("--extract-csv", "extract_csv")):
+                       ("--extract-csv", "extract_csv"), ("--extract-parquet", "extract_parquet")):
         if cmd.find(long):
             value = cmd.value()
             if not value:
                 raise _Fail(f"Invalid value for option {long}")
             setattr(p, attr, value)
     if cmd.find("--csv-fields"):
-        _dependence("--csv-fields", "--extract-csv", p.extract_csv is not None)
+        _dependence("--csv-fields", "--extract-csv or --extract-parquet",
+                    p.extract_csv is not None or p.extract_parquet is not None)
         # commas inside "(gggg,eeee)" do not separate fields
         fields = [f.strip() for f in re.findall(r"(?:\([^)]*\)|[^,])+|(?<=,)(?=,|$)|^(?=,)", cmd.value())]
         if not all(fields):

@@ -41,11 +41,36 @@ class DcmtkFormatter(logging.Formatter):
         return "\n".join(prefix + line for line in msg.split("\n"))
 
 
+class _SharedStderr(io.TextIOWrapper):
+    """A text layer over ``sys.stderr.buffer`` that never closes the buffer it shares."""
+
+    def close(self) -> None:
+        if not self.closed:
+            self.flush()
+
+    def __del__(self) -> None:
+        try:
+            self.flush()
+        except (OSError, ValueError):
+            pass
+
+
+_stderr: tuple[object, io.TextIOWrapper] | None = None
+
+
 def stderr_stream() -> io.TextIOWrapper:
-    """stderr as UTF-8 with surrogateescape (raw bytes pass through unchanged)."""
-    return io.TextIOWrapper(
-        sys.stderr.buffer, encoding="utf-8", errors="surrogateescape", line_buffering=False, write_through=False
-    )
+    """stderr as UTF-8 with surrogateescape (raw bytes pass through unchanged).
+
+    Made once per ``sys.stderr.buffer`` and reused, so :func:`setup` can run any number of times
+    in one process (a second wrapper, once collected, would close the shared buffer).
+    """
+    global _stderr
+    buffer = sys.stderr.buffer
+    if _stderr is None or _stderr[0] is not buffer:
+        _stderr = (buffer, _SharedStderr(
+            buffer, encoding="utf-8", errors="surrogateescape", line_buffering=False, write_through=False
+        ))
+    return _stderr[1]
 
 
 def setup(
@@ -110,6 +135,14 @@ def apply_config_file(path: str, handler: logging.Handler) -> None:
     rsp = props.get("log4cplus.logger.dcmtk.dcmnet.responses")
     if rsp and rsp.split(",")[0].strip().lower() in LEVELS:
         responses.setLevel(LEVELS[rsp.split(",")[0].strip().lower()])
+
+
+_BY_LETTER = {"F": FATAL, "E": logging.ERROR, "W": logging.WARNING, "I": logging.INFO, "D": logging.DEBUG, "T": TRACE}
+
+
+def level_of(name: str) -> int:
+    """The logging level of a DCMTK level letter or name (``"E"``, ``"warn"``, ...)."""
+    return _BY_LETTER.get(name[:1].upper(), logging.WARNING)
 
 
 def flush() -> None:

@@ -9,6 +9,7 @@ response's SpecificCharacterSet (display only).
 from __future__ import annotations
 
 import csv
+import logging
 import re
 import warnings
 from typing import IO, Any
@@ -17,8 +18,12 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
+from ..client import FindResponse
 from ..dicom import dictionary
 from ..errors import UsageError
+from .files import OutputFile
+
+log = logging.getLogger("fastfind")
 
 _STEP = re.compile(r"^(?P<name>\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)|[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}|[0-9A-Fa-f]{8}|[A-Za-z][A-Za-z0-9_]*)(?:\[(?P<item>\d+)\])?$")
 
@@ -102,6 +107,62 @@ class CsvWriter:
 
     def close(self) -> None:
         self.fileobj.flush()
+
+
+def csv_row(cells: list[str]) -> bytes:
+    """One RFC 4180 record (CRLF), UTF-8: cells quoted when they hold ``,`` ``"`` CR or LF
+    (the :mod:`csv` module's ``QUOTE_MINIMAL``, which also quotes a lone empty cell)."""
+    if len(cells) == 1 and not cells[0]:
+        return b'""\r\n'
+    out = []
+    for text in cells:
+        if "," in text or '"' in text or "\r" in text or "\n" in text:
+            text = '"' + text.replace('"', '""') + '"'
+        out.append(text)
+    return (",".join(out) + "\r\n").encode("utf-8", "surrogateescape")
+
+
+class CsvSink:
+    """``--extract-csv``: a header row of ``fields``, then one row per response.
+
+    In a batch (``batch``) a leading ``query`` column gives the row of the query answered.
+    """
+
+    def __init__(self, path: str, fields: list[str], *, sync: bool = False, batch: bool = False):
+        self.path = self.label = path
+        self.fields = list(fields)
+        self.steps = [parse_field(f) for f in self.fields]  # UsageError before any file exists
+        self.batch = batch
+        self.written = 0
+        self._file = OutputFile(path, sync=sync)
+        if self._file.replaced:
+            log.warning(f"replaced existing file {path}")
+        self._file.write(csv_row((["query"] if batch else []) + self.fields))
+
+    def add(self, rsp: FindResponse) -> None:
+        if rsp.identifier is None:
+            return
+        ds = rsp.dataset
+        cells = [cell(ds, s) for s in self.steps]
+        if self.batch:
+            cells.insert(0, str((rsp.query or 0) + 1))
+        self._file.write(csv_row(cells))
+        self.written += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+    def discard(self) -> None:
+        self._file.discard()
+
+    def __enter__(self) -> CsvSink:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()
 
 
 def default_fields(query: Dataset) -> list[str]:

@@ -14,6 +14,7 @@ walked with :func:`fastfind.codec.tokens`; nothing is re-encoded.
 
 from __future__ import annotations
 
+import logging
 import math
 import struct
 from typing import BinaryIO
@@ -22,10 +23,15 @@ from pydicom import config as _pydicom_config
 from pydicom.charset import convert_encodings, decode_bytes
 
 from .. import codec
+from ..client import FindResponse
 from ..dicom import dictionary
 from .dump import dcmtk_float
+from .files import OutputFile
+from .part10 import _FileSink
 
-__all__ = ["response_xml", "SingleXmlWriter", "XML_ENCODINGS"]
+log = logging.getLogger("fastfind")
+
+__all__ = ["response_xml", "SingleXmlWriter", "DcmtkXmlFilesSink", "DcmtkXmlSink", "XML_ENCODINGS"]
 
 UNDEFINED = 0xFFFFFFFF
 UNKNOWN_NAME = "Unknown Tag & Data"
@@ -161,12 +167,12 @@ def _correct(vr: str, value: bytes, length: int) -> tuple[bytes, int]:
     return value[:end], length
 
 
-def _tree(data: bytes, ts: codec.TransferSyntax, correct: bool = False) -> list[_Element]:
+def _tree(plain: bytes, toks: codec.Tokens, ts: codec.TransferSyntax, correct: bool = False) -> list[_Element]:
     """The data set as a tree; top-level elements sorted by tag, first duplicate kept (DCMTK).
 
+    ``plain``/``toks`` are the identifier's validated walk (:func:`fastfind.codec.walk_identifier`).
     ``correct`` applies DCMTK's input data correction (only to compare with ``dcm2xml``).
     """
-    plain, toks = codec.tokens(data, ts)
     top: list[_Element] = []
     stack: list[list[_Element] | _Element] = [top]
     for kind, _depth, tag, vr, length, start, end in toks:
@@ -377,9 +383,9 @@ def _has_extended(elements: list[_Element]) -> bool:
 
 
 def _render_response(
-    data: bytes, ts: codec.TransferSyntax, correct: bool
+    plain: bytes, toks: codec.Tokens, ts: codec.TransferSyntax, correct: bool
 ) -> tuple[bytes, list[str]]:
-    elements = _tree(data, ts, correct)
+    elements = _tree(plain, toks, ts, correct)
     warnings: list[str] = []
     charset = _charset(elements)
     encoding = None
@@ -400,14 +406,18 @@ def _render_response(
     return header + _body(elements, ts, quote), warnings
 
 
-def response_xml(data: bytes, ts: codec.TransferSyntax) -> tuple[bytes, list[str]]:
+def response_xml(
+    data: bytes, ts: codec.TransferSyntax, walk: codec.Walk | None = None
+) -> tuple[bytes, list[str]]:
     """The ``rspNNNN.xml`` document findscu ``-Xx`` writes for one response identifier.
 
+    ``walk`` is the identifier's validated walk (made with the default limits if not given).
     Returns ``(document bytes, log lines)``; each line is ``"W: ..."`` or ``"E: ..."``, exactly
     as findscu prints it with the default log configuration.
     Raises :class:`fastfind.errors.CodecError` if ``data`` is not a well-formed data set.
     """
-    return _render_response(data, ts, correct=False)
+    plain, toks = walk if walk is not None else codec.walk_identifier(data, ts)
+    return _render_response(plain, toks, ts, correct=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -535,9 +545,11 @@ def _to_utf8(elements: list[_Element], log: list[str]) -> list[_Element] | None:
     return out
 
 
-def _render_utf8(data: bytes, ts: codec.TransferSyntax, correct: bool) -> tuple[bytes, list[str]]:
+def _render_utf8(
+    plain: bytes, toks: codec.Tokens, ts: codec.TransferSyntax, correct: bool
+) -> tuple[bytes, list[str]]:
     log: list[str] = []
-    elements = _to_utf8(_tree(data, ts, correct), log)
+    elements = _to_utf8(_tree(plain, toks, ts, correct), log)
     if elements is None:
         return b"", log
     return _body(elements, ts, False), log
@@ -548,17 +560,93 @@ class SingleXmlWriter:
 
     def __init__(self, fileobj: BinaryIO):
         self._f = fileobj
-        self._f.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<responses type="C-FIND">\n')
+        self._f.write(XS_HEADER)
 
-    def add(self, data: bytes, ts: codec.TransferSyntax) -> list[str]:
+    def add(
+        self, data: bytes, ts: codec.TransferSyntax, walk: codec.Walk | None = None
+    ) -> list[str]:
         """Append one response identifier; returns the ``"W: ..."`` / ``"E: ..."`` lines to log.
 
         A data set that cannot be converted to UTF-8 is left out, as DCMTK does.
         """
-        body, warnings = _render_utf8(data, ts, correct=False)
+        plain, toks = walk if walk is not None else codec.walk_identifier(data, ts)
+        body, warnings = _render_utf8(plain, toks, ts, correct=False)
         self._f.write(body)
         return warnings
 
     def close(self) -> None:
         """Write ``</responses>`` (the caller closes the file object)."""
-        self._f.write(b"</responses>\n")
+        self._f.write(XS_TRAILER)
+
+
+XS_HEADER = b'<?xml version="1.0" encoding="UTF-8"?>\n<responses type="C-FIND">\n'
+XS_TRAILER = b"</responses>\n"
+
+_LEVELS = {"F": logging.CRITICAL, "E": logging.ERROR, "W": logging.WARNING, "I": logging.INFO, "D": logging.DEBUG}
+
+
+def _log_lines(lines: list[str]) -> None:
+    """Log the ``"X: ..."`` lines of the renderers on the fastfind logger."""
+    for line in lines:
+        if line[1:3] == ": ":
+            log.log(_LEVELS.get(line[:1], logging.WARNING), line[3:])
+        else:
+            log.warning(line)
+
+
+class DcmtkXmlFilesSink(_FileSink):
+    """``-Xx``: ``rspNNNN.xml`` files, byte for byte what DCMTK 3.6.7 findscu writes."""
+
+    suffix = ".xml"
+
+    def add(self, rsp: FindResponse) -> None:
+        if rsp.identifier is None or self._over_limit(rsp):
+            return
+        assert rsp.plain is not None and rsp.tokens is not None
+        data, lines = _render_response(rsp.plain, rsp.tokens, rsp.transfer_syntax, correct=False)
+        if lines:
+            _log_lines(lines)
+        self._submit(rsp, [data])
+
+
+class DcmtkXmlSink:
+    """``-Xs``: every response in one XML file, converted to UTF-8 (DCMTK 3.6.7 findscu)."""
+
+    def __init__(self, path: str, *, limit: int | None = None, sync: bool = False, label: str = ""):
+        self.path = path
+        self.label = label or path
+        self.limit = limit
+        self.written = 0
+        log.info(f"Writing all response datasets to file: {label or path}")
+        self._file = OutputFile(path, sync=sync)
+        if self._file.replaced:
+            log.warning(f"replaced existing file {path}")
+        self._file.write(XS_HEADER)
+
+    def add(self, rsp: FindResponse) -> None:
+        if rsp.identifier is None or (self.limit is not None and rsp.number > self.limit):
+            return
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("Writing response dataset to XML file")
+        assert rsp.plain is not None and rsp.tokens is not None
+        body, lines = _render_utf8(rsp.plain, rsp.tokens, rsp.transfer_syntax, correct=False)
+        if lines:
+            _log_lines(lines)
+        self._file.write(body)
+        self.written += 1
+
+    def close(self) -> None:
+        self._file.write(XS_TRAILER)
+        self._file.close()
+
+    def discard(self) -> None:
+        self._file.discard()
+
+    def __enter__(self) -> DcmtkXmlSink:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()

@@ -1,18 +1,27 @@
 """Responses as DICOM JSON (PS3.18 Annex F): one JSON array, or NDJSON (one object per line).
 
-Text values are decoded with the response's SpecificCharacterSet by pydicom; bytes that do not
-decode are replaced for display only (the identifier bytes are never changed, and ``-X`` files
-keep them as received). Binary values are written as ``InlineBinary`` (base64).
+:func:`response_json` converts one identifier. Text values are decoded with the response's
+SpecificCharacterSet; bytes that do not decode are replaced for display only (the identifier
+bytes are never changed, and ``-X`` files keep them as received). Binary values are written as
+``InlineBinary`` (base64). In a batch each response is wrapped as
+``{"query": <row, from 1>, "response": <object>}``.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import warnings
-from typing import IO, Any
+from typing import Any
 
 from pydicom.dataset import Dataset
+
+from .. import codec
+from ..client import FindResponse
+from .files import OutputFile
+
+log = logging.getLogger("fastfind")
 
 
 def to_json_dict(ds: Dataset) -> dict[str, Any]:
@@ -37,25 +46,58 @@ def to_json_dict(ds: Dataset) -> dict[str, Any]:
     return out
 
 
-class JsonWriter:
-    """Stream responses into ``fileobj`` (text, UTF-8) as a JSON array or as NDJSON."""
+def response_json(rsp: FindResponse) -> bytes:
+    """One response's identifier as a compact DICOM JSON object, UTF-8 encoded."""
+    if rsp.identifier is None:
+        return b"{}"
+    encode = getattr(codec, "encode_json", None)
+    if encode is not None:
+        assert rsp.plain is not None and rsp.tokens is not None
+        return encode(rsp.plain, rsp.tokens, rsp.transfer_syntax)
+    ds = rsp.dataset
+    assert ds is not None
+    return json.dumps(to_json_dict(ds), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
-    def __init__(self, fileobj: IO[str], ndjson: bool = False):
-        self.fileobj = fileobj
+
+class JsonSink:
+    """``--extract-json`` (one JSON array) / ``--extract-ndjson`` (one object per line)."""
+
+    def __init__(self, path: str, *, ndjson: bool = False, sync: bool = False, batch: bool = False):
+        self.path = self.label = path
         self.ndjson = ndjson
-        self.count = 0
+        self.batch = batch
+        self.written = 0
+        self._file = OutputFile(path, sync=sync)
+        if self._file.replaced:
+            log.warning(f"replaced existing file {path}")
         if not ndjson:
-            fileobj.write("[")
+            self._file.write(b"[")
 
-    def add(self, ds: Dataset) -> None:
-        text = json.dumps(to_json_dict(ds), ensure_ascii=False, separators=(",", ":"))
+    def add(self, rsp: FindResponse) -> None:
+        if rsp.identifier is None:
+            return
+        text = response_json(rsp)
+        if self.batch:
+            text = b'{"query":%d,"response":%s}' % ((rsp.query or 0) + 1, text)
         if self.ndjson:
-            self.fileobj.write(text + "\n")
+            self._file.write(text + b"\n")
         else:
-            self.fileobj.write(("\n" if self.count == 0 else ",\n") + text)
-        self.count += 1
+            self._file.write((b"\n" if self.written == 0 else b",\n") + text)
+        self.written += 1
 
     def close(self) -> None:
         if not self.ndjson:
-            self.fileobj.write("\n]\n" if self.count else "]\n")
-        self.fileobj.flush()
+            self._file.write(b"\n]\n" if self.written else b"]\n")
+        self._file.close()
+
+    def discard(self) -> None:
+        self._file.discard()
+
+    def __enter__(self) -> JsonSink:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()

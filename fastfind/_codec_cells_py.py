@@ -1,0 +1,5 @@
+"""Pure-Python twin of ``_codec_cells.pxi`` (placeholder: filled in by its branch)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
