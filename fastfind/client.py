@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 from pydicom.dataset import Dataset
@@ -211,6 +211,15 @@ class FindOperation:
         self.output_error: OutputError | None = None
         self._cancel_deadline: float | None = None
         self._sinks = _as_sink_list(sinks)
+        #: called before each wait for the peer (outputs start on what they have); with sinks,
+        #: their ``flush``
+        self.on_wait: Callable[[], None] | None = self._flush_sinks if self._sinks else None
+
+    def _flush_sinks(self) -> None:
+        for sink in self._sinks:
+            flush = getattr(sink, "flush", None)
+            if flush is not None:
+                flush()
 
     def __iter__(self) -> FindOperation:
         return self
@@ -223,6 +232,8 @@ class FindOperation:
         assoc = client.association
         if assoc is None or assoc.transport.closed:
             raise UsageError("the association is not open")
+        if self.on_wait is not None and not assoc.message_ready:
+            self.on_wait()
         try:
             ctx, cmd, ds = assoc.receive_message(
                 opts.dimse_timeout, opts.socket_timeout, self._cancel_deadline

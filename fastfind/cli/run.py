@@ -251,6 +251,8 @@ class Run:
         sinks = self.sinks
         try:
             op = client.send_request(cid, ts, identifier)
+            if sinks:
+                op.on_wait = sinks.flush
             for rsp in op:
                 if op.warnings:
                     shown.warnings(op)

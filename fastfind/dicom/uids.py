@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import os
+import random
 
 from .._version import __version__
 
@@ -78,5 +79,20 @@ def resolve_model(model: str) -> str:
 
 
 def new_uid() -> str:
-    """A fresh UID under the 2.25 root (PS3.5 B.2)."""
-    return f"2.25.{uuid.uuid4().int}"
+    """A fresh UID under the 2.25 root: a random (version 4) UUID as an integer (PS3.5 B.2).
+
+    The 122 random bits come from a generator seeded from ``os.urandom`` (and re-seeded in a
+    forked child), not from a system call per UID: rspNNNN.dcm of study-level responses need one
+    per file.
+    """
+    bits = _rng.getrandbits(128)
+    bits = (bits & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
+    return f"2.25.{bits}"
+
+
+def _reseed() -> None:
+    _rng.seed(os.urandom(32))
+
+
+_rng = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=_reseed)

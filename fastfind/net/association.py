@@ -181,6 +181,12 @@ class Association:
 
     # ---- data transfer ----------------------------------------------------------------------
     @property
+    def message_ready(self) -> bool:
+        """True if :meth:`receive_message` can return without waiting for the peer."""
+        events = self._events
+        return bool(events) and events[0][0] == codec.EV_MESSAGE
+
+    @property
     def max_send_pdv(self) -> int:
         """DCMTK's "Max Send PDV" (peer maximum minus PDU and PDV headers)."""
         peer = self.peer_max_pdu

@@ -35,6 +35,7 @@ from .. import codec
 from ..errors import OutputError
 
 _SEQ = itertools.count()
+BATCH = 64  #: files per hand-off to the writer thread (sooner at flush())
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _EXCL_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
@@ -71,7 +72,9 @@ class FileWriter:
     network loop therefore hands files to ONE writer thread, which takes everything queued each
     time it wakes and creates the whole batch in C with the GIL released
     (:func:`fastfind.codec.write_files`): receiving and file creation run on the two cores side
-    by side, with one hand-off per batch. At most ``max_pending`` files (or ``max_bytes``) wait
+    by side. The writer is woken once per :data:`BATCH` files, or by :meth:`flush`, which the
+    receive loop calls whenever it is about to wait for the peer -- so a slow server's files
+    appear at once and a fast server's go in batches. At most ``max_pending`` files (or ``max_bytes``) wait
     in memory; beyond that :meth:`submit` blocks, so a slow disk slows the reader instead of
     filling memory. With one CPU, or ``threads=0``, files are written inline.
 
@@ -129,10 +132,20 @@ class FileWriter:
                 self._thread.is_alive()
             ):
                 cond.wait(0.5)
-            self._queue.append(item)
+            queue = self._queue
+            queue.append(item)
             self._queued_bytes += size
-            if not self._busy:
+            # wake the writer for a batch, not for every file: one hand-off per BATCH files, or
+            # at flush() -- which the receive loop calls before it waits for the network
+            if not self._busy and len(queue) >= BATCH:
                 cond.notify_all()
+
+    def flush(self) -> None:
+        """Hand every queued file to the writer now (called before waiting for the network)."""
+        if self._thread is not None:
+            with self._cond:
+                if self._queue:
+                    self._cond.notify_all()
 
     def _run(self) -> None:
         cond = self._cond

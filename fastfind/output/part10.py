@@ -268,6 +268,11 @@ class _FileSink:
             log.warning(f"replaced existing file {replaced[self._replaced_seen]}")
             self._replaced_seen += 1
 
+    def flush(self) -> None:
+        """Let the writer create every file handed over so far (see :class:`FileWriter`)."""
+        for writer in self._all_writers():
+            writer.flush()
+
     def _all_writers(self) -> list[FileWriter]:
         return [self._writer, *self._writers.values()]
 

@@ -48,6 +48,8 @@ class ResponseSink(Protocol):
     def discard(self) -> None:
         """Abandon the output (interrupt, abort): leave only complete files; never raise."""
 
+    # optional: ``flush()`` -- the receive loop is about to wait for the peer (see SinkSet.flush)
+
 
 class SinkSet:
     """Fan a response out to several sinks; remembers the first :class:`OutputError`.
@@ -76,6 +78,14 @@ class SinkSet:
             self.error = exc
             self.failed_numbers.append(rsp.number)
             raise
+
+    def flush(self) -> None:
+        """Called when the receive loop is about to wait for the peer: outputs that batch their
+        work (``-X``, ``-Xx``) start on what they have."""
+        for sink in self.sinks:
+            flush = getattr(sink, "flush", None)
+            if flush is not None:
+                flush()
 
     def close(self) -> None:
         """Close every sink (each even if an earlier one fails); raise the first error."""
