@@ -350,7 +350,7 @@ class Run:
         """``matches=N written=M failed=[...]`` for each output (nothing when there is none)."""
         if not self.sinks:
             return
-        failed = self.sinks.failed()
+        failed = self.sinks.failed(21)
         shown = ",".join(str(n) for n in failed[:20]) + ("..." if len(failed) > 20 else "")
         counts = self.sinks.written()
         if len(counts) == 1:

@@ -63,6 +63,8 @@ class SinkSet:
         self.error: OutputError | None = None
         self.failed_numbers: list[int] = []  #: responses not written because of the error
         self._closed = False
+        self._first = self._last = 0  # the numbers fed to every sink
+        self._lost: set[int] = set()  # sinks whose close failed: a one-file output lost it all
 
     def __bool__(self) -> bool:
         return bool(self.sinks)
@@ -71,9 +73,12 @@ class SinkSet:
         if self.error is not None:
             self.failed_numbers.append(rsp.number)
             raise self.error
+        if not self._first:
+            self._first = rsp.number
         try:
             for sink in self.sinks:
                 sink.add(rsp)
+            self._last = rsp.number
         except OutputError as exc:
             self.error = exc
             self.failed_numbers.append(rsp.number)
@@ -93,10 +98,11 @@ class SinkSet:
             return
         self._closed = True
         first = self.error
-        for sink in self.sinks:
+        for i, sink in enumerate(self.sinks):
             try:
                 sink.close()  # after a failure the others still get complete files
             except OutputError as exc:
+                self._lost.add(i)
                 first = first or exc
                 if self.error is None:
                     self.error = exc
@@ -116,18 +122,23 @@ class SinkSet:
     def written(self) -> list[tuple[str, int]]:
         """``(output name, responses written)`` for each sink that counts them."""
         out = []
-        for sink in self.sinks:
+        for i, sink in enumerate(self.sinks):
             count = getattr(sink, "written", None)
             if count is not None:
-                out.append((getattr(sink, "label", type(sink).__name__), int(count)))
+                lost = i in self._lost and not hasattr(sink, "failed")
+                out.append((getattr(sink, "label", type(sink).__name__), 0 if lost else int(count)))
         return out
 
-    def failed(self) -> list[int]:
-        """Numbers of the responses that some sink could not write."""
-        numbers = set(self.failed_numbers)
-        for sink in self.sinks:
-            numbers.update(getattr(sink, "failed", ()) or ())
-        return sorted(numbers)
+    def failed(self, limit: int | None = None) -> list[int]:
+        """Numbers of the responses that some sink could not write (the first ``limit``)."""
+        numbers = set(self.failed_numbers[:limit] if limit else self.failed_numbers)
+        for i, sink in enumerate(self.sinks):
+            lost = getattr(sink, "failed", None)
+            if lost is None:  # a one-file output whose close failed lost every response it took
+                lost = range(self._first, self._last + 1) if i in self._lost and self._first else ()
+            numbers.update(lost[:limit] if limit else lost)
+        out = sorted(numbers)
+        return out[:limit] if limit else out
 
     def __enter__(self) -> SinkSet:
         return self
