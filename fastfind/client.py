@@ -516,8 +516,7 @@ class FindClient:
         """
         self._finish_operation()
         assoc = self._require()
-        msg_id = assoc.next_message_id
-        assoc.next_message_id = (msg_id + 1) & 0xFFFF or 1
+        msg_id = assoc.take_message_id()
         cmd = codec.encode_command(
             [
                 (0x0002, self.abstract_syntax),

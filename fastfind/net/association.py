@@ -1,23 +1,17 @@
-"""The requestor side of the DICOM Upper Layer state machine (PS3.8 §9.2), single-threaded.
+"""The blocking driver of the requestor state machine (:mod:`fastfind.net.protocol`).
 
-States used (PS3.8 Table 9-10): Sta4 (awaiting transport), Sta5 (awaiting A-ASSOCIATE-AC/RJ),
-Sta6 (established), Sta7 (awaiting A-RELEASE-RP), Sta13 (awaiting transport close). Every wait
-has an absolute deadline; nothing runs in the background; nothing polls.
-
-Faults map to the PS3.8 actions: an invalid or unexpected PDU is AA-8 (A-ABORT source 2, then
-close), a DIMSE-level fault is a local abort (A-ABORT source 0), a received A-ABORT is AA-3
-(close), a transport close is AA-4.
+One socket, one thread, absolute deadlines on every wait, nothing in the background, no polling.
+The protocol decisions (PS3.8 §9.2 transitions, A-ABORT contents, DCMTK's texts) are
+:class:`~fastfind.net.protocol.Requestor`'s; this module only moves bytes and keeps time.
 """
 
 from __future__ import annotations
 
 import logging
-import struct
-from collections import deque
+from typing import Any
 
 from .. import codec
 from ..errors import (
-    AssociationRejected,
     AssociationTimeout,
     ConnectionClosed,
     DimseTimeout,
@@ -26,63 +20,26 @@ from ..errors import (
     ProtocolError,
     ReleaseTimeout,
     TLSError,
-    UnusableAssociation,
 )
-from .negotiation import (
-    AcceptedAssociation,
-    ProposedContext,
-    decode_associate_ac,
-    encode_associate_rq,
+from .negotiation import AcceptedAssociation, ProposedContext
+from .protocol import (  # noqa: F401  (re-exported: the association's vocabulary)
+    A_RELEASE_RP,
+    A_RELEASE_RQ,
+    ABORT_REASON,
+    ABORT_SOURCE,
+    ARTIM_SECONDS,
+    RECV_BUFFER,
+    RJ_REASON,
+    RJ_RESULT,
+    RJ_SOURCE,
+    Requestor,
+    a_abort,
+    describe_reject,
+    to_send,
 )
 from .transport import Deadline, TLSClosed, Transport, deadline_after, earliest
 
 log = logging.getLogger("fastfind")
-
-A_RELEASE_RQ = b"\x05\x00\x00\x00\x00\x04\x00\x00\x00\x00"
-A_RELEASE_RP = b"\x06\x00\x00\x00\x00\x04\x00\x00\x00\x00"
-ARTIM_SECONDS = 5.0
-RECV_BUFFER = 256 * 1024
-
-#: PS3.8 §9.3.4 A-ASSOCIATE-RJ texts, as DCMTK prints them.
-RJ_RESULT = {1: "Rejected Permanent", 2: "Rejected Transient"}
-RJ_SOURCE = {
-    1: "Service User",
-    2: "Service Provider (ACSE Related Function)",
-    3: "Service Provider (Presentation Related Function)",
-}
-RJ_REASON = {
-    (1, 1): "No Reason",
-    (1, 2): "Application Context Name Not Supported",
-    (1, 3): "Calling AE Title Not Recognized",
-    (1, 7): "Called AE Title Not Recognized",
-    (2, 1): "No Reason",
-    (2, 2): "Protocol Version Not Supported",
-    (3, 1): "Temporary Congestion",
-    (3, 2): "Local Limit Exceeded",
-}
-ABORT_SOURCE = {0: "Service User", 1: "Reserved", 2: "Service Provider"}
-ABORT_REASON = {
-    0: "reason-not-specified",
-    1: "unrecognized-PDU",
-    2: "unexpected-PDU",
-    4: "unrecognized-PDU-parameter",
-    5: "unexpected-PDU-parameter",
-    6: "invalid-PDU-parameter-value",
-}
-
-
-def a_abort(source: int, reason: int) -> bytes:
-    """A-ABORT PDU (PS3.8 §9.3.8); the reason is sent only for source 2."""
-    return struct.pack(">BBLBBBB", 7, 0, 4, 0, 0, source, reason if source == 2 else 0)
-
-
-def describe_reject(result: int, source: int, reason: int) -> str:
-    """The three ``E:`` lines DCMTK prints for an A-ASSOCIATE-RJ."""
-    return (
-        f"Result: {RJ_RESULT.get(result, f'Unknown ({result})')}, "
-        f"Source: {RJ_SOURCE.get(source, f'Unknown ({source})')}\n"
-        f"Reason: {RJ_REASON.get((source, reason), f'Unknown ({reason})')}"
-    )
 
 
 class Association:
@@ -92,19 +49,39 @@ class Association:
     contexts), :attr:`peer_max_pdu`.
     """
 
-    def __init__(self, transport: Transport, max_pdu: int, max_command: int, max_dataset: int):
+    def __init__(self, transport: Transport, protocol: Requestor):
         self.transport = transport
-        self.max_pdu = max_pdu
-        self.receiver = codec.Receiver(max_pdu, max_command, max_dataset)
-        self._events: deque[tuple] = deque()  # type: ignore[type-arg]
+        self.protocol = protocol
         self._buf = bytearray(RECV_BUFFER)
         self._view = memoryview(self._buf)
-        self.accepted: AcceptedAssociation | None = None
-        self.peer_max_pdu = 0
-        self.state = "Sta4"
-        self.peer_released = False
-        self.next_message_id = 1
-        self._pending_error: ProtocolError | None = None
+
+    # protocol state, as the API and the CLI read it
+    @property
+    def accepted(self) -> AcceptedAssociation | None:
+        return self.protocol.accepted
+
+    @property
+    def peer_max_pdu(self) -> int:
+        return self.protocol.peer_max_pdu
+
+    @property
+    def peer_released(self) -> bool:
+        return self.protocol.peer_released
+
+    @property
+    def next_message_id(self) -> int:
+        return self.protocol.next_message_id
+
+    @property
+    def message_ready(self) -> bool:
+        """True if :meth:`receive_message` can return without waiting for the peer."""
+        return self.protocol.message_ready
+
+    @property
+    def max_send_pdv(self) -> int:
+        """DCMTK's "Max Send PDV" (peer maximum minus PDU and PDV headers)."""
+        peer = self.protocol.peer_max_pdu
+        return (peer - 12) if peer else 0xFFFFFFFF - 12
 
     # ---- establishment ----------------------------------------------------------------------
     @classmethod
@@ -121,18 +98,21 @@ class Association:
         implementation_version_name: str,
         max_command: int = 65536,
         max_dataset: int = 64 << 20,
+        user_items: list[Any] | None = None,
     ) -> Association:
         """Send A-ASSOCIATE-RQ and wait (``acse_timeout``) for AC/RJ (PS3.8 Sta5)."""
-        assoc = cls(transport, max_pdu, max_command, max_dataset)
-        rq = encode_associate_rq(
-            calling_ae, called_ae, contexts, max_pdu, implementation_class_uid, implementation_version_name
+        protocol = Requestor(
+            calling_ae, called_ae, contexts, max_pdu=max_pdu,
+            implementation_class_uid=implementation_class_uid,
+            implementation_version_name=implementation_version_name,
+            max_command=max_command, max_dataset=max_dataset, user_items=user_items,
         )
-        assoc.rq_pdu = rq
+        assoc = cls(transport, protocol)
         deadline = deadline_after(acse_timeout)
-        assoc.state = "Sta5"
         try:
-            transport.sendall(rq, deadline)
+            transport.sendall(protocol.associate_rq(), deadline)
             event = assoc._next_event(deadline)
+            protocol.on_establishment(event)
         except Deadline:
             assoc.abort(0, 0)
             raise AssociationTimeout("Association Request Failed: timeout waiting for A-ASSOCIATE-AC") from None
@@ -142,63 +122,26 @@ class Association:
         except ConnectionClosed as exc:
             transport.close()
             raise PeerAborted(f"Association Request Failed: {exc}") from None
-        except ProtocolError as exc:
-            assoc.abort(2, exc.abort_reason)
+        except NoAcceptableContext:
+            assoc.release_quietly()
             raise
-        kind, ptype, body = event
-        if ptype == 2:
-            try:
-                assoc.accepted = decode_associate_ac(body, contexts)
-            except ProtocolError as exc:
-                assoc.abort(2, exc.abort_reason)
-                raise
-            assoc.ac_pdu = body
-            for w in assoc.accepted.warnings:
-                log.warning(w)
-            assoc.peer_max_pdu = assoc.accepted.max_pdu
-            if assoc.peer_max_pdu and assoc.peer_max_pdu < 14:
-                assoc.abort(0, 0)
-                raise UnusableAssociation(
-                    f"receiver's max PDU size of {assoc.peer_max_pdu} is illegal (must be > 12)", 0, 0
-                )
-            assoc.state = "Sta6"
-            if not assoc.accepted.accepted:
-                assoc.release_quietly()
-                raise NoAcceptableContext("No Acceptable Presentation Contexts")
-            assoc.receiver.set_contexts(assoc.accepted.accepted)
-            return assoc
-        if ptype == 3:
+        except ProtocolError as exc:
+            assoc._fault(exc)
+            raise
+        except Exception:
             transport.close()
-            if len(body) != 4:
-                raise ProtocolError("A-ASSOCIATE-RJ of invalid length", 2, 6)
-            result, source, reason = body[1], body[2], body[3]
-            raise AssociationRejected(describe_reject(result, source, reason), result, source, reason)
-        if ptype == 7:
-            transport.close()
-            raise PeerAborted(_abort_text(body), body[2] if len(body) > 2 else 0, body[3] if len(body) > 3 else 0)
-        assoc.abort(2, 2)
-        raise ProtocolError(f"unexpected PDU type 0x{ptype:02x} while awaiting A-ASSOCIATE-AC", 2, 2)
+            raise
+        return assoc
 
     # ---- data transfer ----------------------------------------------------------------------
-    @property
-    def message_ready(self) -> bool:
-        """True if :meth:`receive_message` can return without waiting for the peer."""
-        events = self._events
-        return bool(events) and events[0][0] == codec.EV_MESSAGE
-
-    @property
-    def max_send_pdv(self) -> int:
-        """DCMTK's "Max Send PDV" (peer maximum minus PDU and PDV headers)."""
-        peer = self.peer_max_pdu
-        return (peer - 12) if peer else 0xFFFFFFFF - 12
+    def take_message_id(self) -> int:
+        return self.protocol.take_message_id()
 
     def send_message(
         self, context_id: int, command: bytes, dataset: bytes | None, deadline: float | None
     ) -> None:
         """Send one DIMSE message as P-DATA-TF PDUs (PS3.8 Annex E)."""
-        out = codec.encode_pdata(context_id, True, command, self.peer_max_pdu)
-        if dataset is not None:
-            out += codec.encode_pdata(context_id, False, dataset, self.peer_max_pdu)
+        out = self.protocol.message_pdus(context_id, command, dataset)
         try:
             self.transport.sendall(out, deadline)
         except Deadline:
@@ -210,107 +153,72 @@ class Association:
 
     def receive_message(
         self, timeout: float | None, pdu_timeout: float | None = None, until: float | None = None
-    ) -> tuple:  # type: ignore[type-arg]
+    ) -> tuple[int, dict[int, Any], bytes | None]:
         """Return the next DIMSE message ``(context_id, command, dataset | None)``.
 
         ``timeout`` bounds the wait for the whole message (from now), ``until`` is an extra
         absolute deadline, and ``pdu_timeout`` (the socket timeout) bounds the wait for each
-        chunk of it. Non-P-DATA PDUs are handled per PS3.8 Sta6/Sta7: a release request or an
-        abort from the peer raises :class:`PeerAborted`.
+        chunk of it. Non-P-DATA PDUs are handled per PS3.8 Sta6: a release request or an abort
+        from the peer raises :class:`PeerAborted`.
         """
-        events = self._events
-        if events and events[0][0] == codec.EV_MESSAGE:  # already received: no wait at all
-            event = events.popleft()
+        protocol = self.protocol
+        if protocol.message_ready:  # already received: no wait at all
+            event = protocol.events.popleft()
             return event[1], event[2], event[3]
         deadline = earliest(deadline_after(timeout), until)
-        while True:
-            try:
-                event = self._next_event(deadline, pdu_timeout)
-            except Deadline:
-                self.abort(0, 0)
-                raise DimseTimeout("DIMSE No data available (timeout)") from None
-            except ConnectionClosed as exc:
-                self.transport.close()
-                self.state = "Sta1"
-                raise ConnectionClosed(f"Peer aborted Association (or never connected): {exc}") from None
-            except ProtocolError as exc:
-                self.abort(exc.abort_source, exc.abort_reason)
-                raise
-            if event[0] == codec.EV_MESSAGE:
-                return event[1], event[2], event[3]
-            self._unexpected_pdu(event[1], event[2])
-
-    def _unexpected_pdu(self, ptype: int, body: bytes) -> None:
-        if ptype == 7:
-            self.transport.close()
-            self.state = "Sta1"
-            raise PeerAborted(_abort_text(body), body[2], body[3])
-        if ptype == 5:
-            self.peer_released = True
+        try:
+            event = self._next_event(deadline, pdu_timeout)
+            return protocol.on_data_transfer(event)
+        except Deadline:
             self.abort(0, 0)
-            raise PeerAborted("Protocol Error: Peer requested release (Aborting)")
-        self.abort(2, 2)
-        raise ProtocolError(f"unexpected PDU type 0x{ptype:02x} during data transfer", 2, 2)
+            raise DimseTimeout("DIMSE No data available (timeout)") from None
+        except ConnectionClosed as exc:
+            self.transport.close()
+            protocol.state = "Sta1"
+            raise ConnectionClosed(f"Peer aborted Association (or never connected): {exc}") from None
+        except ProtocolError as exc:
+            self._fault(exc)
+            raise
 
-    def _next_event(self, deadline: float | None, pdu_timeout: float | None = None) -> tuple:  # type: ignore[type-arg]
-        events = self._events
-        receiver = self.receiver
+    def _next_event(self, deadline: float | None, pdu_timeout: float | None = None) -> tuple[Any, ...]:
+        protocol = self.protocol
         chunk_deadline = None
-        while not events:
-            if self._pending_error is not None:
-                exc, self._pending_error = self._pending_error, None
-                raise exc
+        while True:
+            event = protocol.next_event()
+            if event is not None:
+                return event
             if pdu_timeout:
                 chunk_deadline = deadline_after(pdu_timeout) if chunk_deadline is None else chunk_deadline
             n = self.transport.recv_into(self._view, earliest(deadline, chunk_deadline))
-            try:
-                events.extend(receiver.feed(self._view[:n]))
-            except ProtocolError as exc:
-                completed = getattr(exc, "completed_events", None)
-                if not completed:
-                    raise
-                # deliver what arrived intact before the fault; the fault comes next
-                events.extend(completed)
-                exc.completed_events = None  # type: ignore[attr-defined]
-                self._pending_error = exc
-            if not receiver.buffered and not receiver.in_message:
+            protocol.feed(self._view[:n])
+            if protocol.idle:
                 chunk_deadline = None
-        return events.popleft()
 
     # ---- teardown ---------------------------------------------------------------------------
     def release(self, acse_timeout: float | None = 30) -> None:
         """A-RELEASE-RQ, then wait for A-RELEASE-RP (PS3.8 Sta7); P-DATA meanwhile is discarded."""
+        protocol = self.protocol
         deadline = deadline_after(acse_timeout)
-        self.state = "Sta7"
         try:
-            self.transport.sendall(A_RELEASE_RQ, deadline)
+            self.transport.sendall(protocol.release_rq(), deadline)
             while True:
-                event = self._next_event(deadline)
-                if event[0] == codec.EV_MESSAGE:
-                    log.warning("DIMSE message received while releasing the association: discarded")
+                answer = protocol.on_release(self._next_event(deadline))
+                if answer is None:
                     continue
-                ptype = event[1]
-                if ptype == 6:
-                    break
-                if ptype == 5:  # release collision (AR-8): answer and finish
-                    self.transport.sendall(A_RELEASE_RP, deadline)
-                    break
-                if ptype == 7:
-                    self.transport.close()
-                    raise PeerAborted(_abort_text(event[2]))
-                self.abort(2, 2)
-                raise ProtocolError(f"unexpected PDU type 0x{ptype:02x} while releasing", 2, 2)
+                if answer:  # release collision (AR-8): answer and finish
+                    self.transport.sendall(answer, deadline)
+                break
         except Deadline:
             self.abort(0, 0)
             raise ReleaseTimeout("timeout waiting for A-RELEASE-RP") from None
         except ConnectionClosed:
             pass
         except ProtocolError as exc:
-            self.abort(exc.abort_source, exc.abort_reason)
+            self._fault(exc)
             raise
         finally:
             self.transport.close()
-            self.state = "Sta1"
+            protocol.state = "Sta1"
 
     def release_quietly(self) -> None:
         """Release, ignoring any failure (used when giving up before any query)."""
@@ -319,31 +227,28 @@ class Association:
         except Exception:
             self.transport.close()
 
-    def answer_peer_release(self) -> None:
-        """Answer a peer's A-RELEASE-RQ received after the last response (AR-2/AR-4)."""
-        try:
-            self.transport.sendall(A_RELEASE_RP, deadline_after(ARTIM_SECONDS))
-        except Exception:
-            pass
-        self.transport.close()
-
     def abort(self, source: int = 0, reason: int = 0) -> None:
         """Send A-ABORT (best effort, bounded) and close the transport (AA-1/AA-8, Sta13)."""
+        self._abort_pdu(a_abort(source, reason))
+
+    def _abort_pdu(self, pdu: bytes) -> None:
         if self.transport.closed:
             return
         try:
-            self.transport.sendall(a_abort(source, reason), deadline_after(ARTIM_SECONDS))
+            self.transport.sendall(pdu, deadline_after(ARTIM_SECONDS))
         except Exception:
             pass
         self.transport.close()
-        self.state = "Sta1"
+        self.protocol.state = "Sta1"
+
+    def _fault(self, exc: ProtocolError) -> None:
+        """Carry out what a protocol fault says: send its PDU (if any), then close."""
+        send = to_send(exc)
+        if send is None:
+            self.transport.close()
+            self.protocol.state = "Sta1"
+        else:
+            self._abort_pdu(send)
 
 
-def _abort_text(body: bytes) -> str:
-    if len(body) < 4:
-        return "Peer aborted Association"
-    source, reason = body[2], body[3]
-    return (
-        "Peer aborted Association (source: "
-        f"{ABORT_SOURCE.get(source, source)}, reason: {ABORT_REASON.get(reason, reason)})"
-    )
+__all__ = ["Association", "a_abort", "describe_reject", "codec"]

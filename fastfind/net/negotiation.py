@@ -15,6 +15,7 @@ from __future__ import annotations
 import struct
 import warnings as pywarnings
 from dataclasses import dataclass, field
+from typing import Any
 
 from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
 from pynetdicom.pdu_primitives import (
@@ -67,8 +68,13 @@ def encode_associate_rq(
     max_pdu: int,
     implementation_class_uid: str,
     implementation_version_name: str,
+    user_items: list[Any] | None = None,
 ) -> bytes:
-    """Encode the A-ASSOCIATE-RQ PDU (PS3.8 §9.3.2) with pynetdicom's PDU classes."""
+    """Encode the A-ASSOCIATE-RQ PDU (PS3.8 §9.3.2) with pynetdicom's PDU classes.
+
+    ``user_items`` are further User Information sub-items (pynetdicom primitives, e.g. the SOP
+    Class Extended Negotiation items of PS3.7 D.3.3.5).
+    """
     prim = A_ASSOCIATE()
     prim.application_context_name = APPLICATION_CONTEXT
     prim.calling_ae_title = calling_ae
@@ -85,7 +91,7 @@ def encode_associate_rq(
     ic.implementation_class_uid = implementation_class_uid
     iv = ImplementationVersionNameNotification()
     iv.implementation_version_name = implementation_version_name
-    prim.user_information = [ml, ic, iv]
+    prim.user_information = [ml, ic, iv, *(user_items or [])]
     pdu = A_ASSOCIATE_RQ()
     pdu.from_primitive(prim)
     return bytes(pdu.encode())
