@@ -23,7 +23,7 @@ from pydicom.dataset import Dataset
 
 from . import codec
 from .dicom import status
-from .dicom.uids import (
+from .dicom.uids import (  # noqa: I001
     IMPLEMENTATION_CLASS_UID,
     IMPLEMENTATION_VERSION_NAME,
     PROPOSALS,
@@ -43,6 +43,7 @@ from .errors import (
 )
 from .net.association import Association
 from .net.negotiation import ProposedContext
+from .net.protocol import Requestor
 from .net.transport import Transport, deadline_after
 from .options import FindOptions, Limits
 
@@ -178,6 +179,14 @@ class FindResponse:
         size = len(self.identifier) if self.identifier is not None else 0
         return f"<FindResponse #{self.number} status=0x{self.status:04x} identifier={size} bytes>"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as received (batches on process or Dask executors); validated again on use."""
+        return (
+            FindResponse,
+            (self.number, self.command, self.identifier, self.transfer_syntax, self.message_id,
+             self._limits, self.query),
+        )
+
 
 class FindOperation:
     """Iterator over the responses of one C-FIND request (pending ones, then the final one).
@@ -207,6 +216,9 @@ class FindOperation:
         self.final: FindResponse | None = None
         self.cancelled = False
         self.matches = 0  #: pending responses with an identifier
+        self.received = 0  #: responses of this request, the final one included
+        #: number responses from 1 per request (batches) instead of per association (DCMTK)
+        self.number_per_query = False
         self.warnings: list[str] = []
         self.output_error: OutputError | None = None
         self._cancel_deadline: float | None = None
@@ -246,6 +258,12 @@ class FindOperation:
         except FastFindError:
             client._operation = None
             raise
+        return self._take(ctx, cmd, ds)
+
+    def _take(self, ctx: int, cmd: dict[int, Any], ds: bytes | None) -> FindResponse:
+        """One received message as a response of this request (PS3.7 §9.1.2.1, §9.3.2.2):
+        checked, numbered, validated with the run's limits, given to the sinks."""
+        client = self.client
         status_value = cmd.get(0x0900)
         if (
             cmd.get(0x0100) != C_FIND_RSP
@@ -255,11 +273,13 @@ class FindOperation:
             or 0x0800 not in cmd
         ):
             client._operation = None
-            self._refuse(assoc, ctx, cmd)
+            client._abort_now()
+            raise ProtocolError(self._refusal(ctx, cmd), 0, 0)
         client.response_count += 1
+        self.received += 1
+        number = self.received if self.number_per_query else client.response_count
         rsp = FindResponse(
-            client.response_count, cmd, ds, self.transfer_syntax, self.message_id, opts.limits,
-            self.query,
+            number, cmd, ds, self.transfer_syntax, self.message_id, self.options.limits, self.query,
         )
         if status_value == 0xFF00 or status_value == 0xFF01:
             if ds is None:
@@ -269,7 +289,7 @@ class FindOperation:
                     rsp.validate()
                 except CodecError:
                     client._operation = None
-                    assoc.abort(0, 0)
+                    client._abort_now()
                     raise
                 self.matches += 1
                 if self._sinks and self.output_error is None:
@@ -293,31 +313,35 @@ class FindOperation:
             self.output_error = exc
             self.cancel()
 
-    def _refuse(self, assoc: Association, ctx: int, cmd: dict[int, Any]) -> None:
-        """Abort (source 0) for a response that does not answer our request (PS3.7 §9.3.2.2)."""
+    def _refusal(self, ctx: int, cmd: dict[int, Any]) -> str:
+        """Why a message does not answer our request (the association is aborted, source 0)."""
         field = cmd.get(0x0100)
         responded = cmd.get(0x0120)
         if field != C_FIND_RSP:
             text = f"0x{field:x}" if isinstance(field, int) else "missing"
-            message = f"DIMSE: Unexpected Response Command Field: {text}"
-        elif responded != self.message_id:
-            message = f"DIMSE: Unexpected Response MsgId: {responded} (expected: {self.message_id})"
-        elif ctx != self.context_id:
-            message = f"C-FIND-RSP on presentation context {ctx}, request was on {self.context_id}"
-        elif 0x0800 not in cmd:
-            message = "DIMSE: C-FIND-RSP without CommandDataSetType"
-        else:
-            message = "DIMSE: C-FIND-RSP without a Status"
-        assoc.abort(0, 0)
-        raise ProtocolError(message, 0, 0)
+            return f"DIMSE: Unexpected Response Command Field: {text}"
+        if responded != self.message_id:
+            return f"DIMSE: Unexpected Response MsgId: {responded} (expected: {self.message_id})"
+        if ctx != self.context_id:
+            return f"C-FIND-RSP on presentation context {ctx}, request was on {self.context_id}"
+        if 0x0800 not in cmd:
+            return "DIMSE: C-FIND-RSP without CommandDataSetType"
+        return "DIMSE: C-FIND-RSP without a Status"
 
     def cancel(self) -> None:
         """Send C-CANCEL-RQ for this request (once)."""
         if self.cancelled or self.final is not None:
             return
         assoc = self.client._require()
-        cmd = codec.encode_command([(0x0100, C_CANCEL_RQ), (0x0120, self.message_id), (0x0800, 0x0101)])
-        assoc.send_message(self.context_id, cmd, None, deadline_after(self.options.socket_timeout))
+        assoc.send_message(self.context_id, self.cancel_command(), None,
+                           deadline_after(self.options.socket_timeout))
+        self._cancelled()
+
+    def cancel_command(self) -> bytes:
+        """The C-CANCEL-RQ command set for this request (PS3.7 §9.3.2.3)."""
+        return codec.encode_command([(0x0100, C_CANCEL_RQ), (0x0120, self.message_id), (0x0800, 0x0101)])
+
+    def _cancelled(self) -> None:
         self.cancelled = True
         self._cancel_deadline = deadline_after(self.options.post_cancel_timeout)
 
@@ -375,22 +399,8 @@ def _as_sink_list(sinks: ResponseSink | Sequence[ResponseSink] | None) -> list[R
     return list(sinks)  # type: ignore[arg-type]
 
 
-class FindClient:
-    """One association used for any number of C-FIND requests.
-
-    ``options`` is a :class:`~fastfind.options.FindOptions`; keyword arguments override its
-    fields (``FindClient(host, port, model="study", called_ae="PACS")``), and
-    ``max_identifier_size`` / ``max_nesting`` set its :class:`~fastfind.options.Limits`.
-    The main fields:
-
-    :param model: ``"worklist"`` (default, as DCMTK findscu), ``"patient"``, ``"study"``,
-        ``"psonly"`` or an abstract syntax UID.
-    :param transfer_syntaxes: ``"default"``, ``"little"``, ``"big"``, ``"implicit"``,
-        ``"deflated"`` (DCMTK's ``-x=``/``-xe``/``-xb``/``-xi``/``-xd``) or a list of UIDs.
-    :param socket_timeout: bound on each wait for the peer once associated (DCMTK ``-ts``);
-        unlike DCMTK it is an absolute deadline per chunk, not reset by every byte.
-    :param dimse_timeout: bound on each whole response message (DCMTK ``-td``); ``None`` = off.
-    """
+class _ClientBase:
+    """What the blocking and the asyncio clients share: options, contexts, requests."""
 
     def __init__(self, host: str, port: int, options: FindOptions | None = None, **overrides: Any):
         self.host = host
@@ -408,44 +418,42 @@ class FindClient:
         unknown = [uid for uid in self.transfer_syntaxes if uid not in TRANSFER_SYNTAXES]
         if unknown:
             raise UsageError(f"unsupported transfer syntax for C-FIND: {', '.join(unknown)}")
-        self.association: Association | None = None
+        self.association: Any = None
         self.response_count = 0  #: every C-FIND-RSP received on this association (DCMTK's count)
-        self._operation: FindOperation | None = None
+        self._operation: Any = None
 
-    # ---- association ------------------------------------------------------------------------
     @property
     def proposed_contexts(self) -> list[ProposedContext]:
         """The presentation contexts proposed (one, ID 1, as DCMTK findscu)."""
         return [ProposedContext(1, self.abstract_syntax, self.transfer_syntaxes)]
 
-    def open(self) -> FindClient:
-        """Connect and negotiate the association."""
+    def requestor(self) -> Requestor:
+        """A new protocol state machine for one association with these options."""
         opts = self.options
-        transport = Transport.connect(
-            self.host, self.port, opts.connect_timeout, opts.ssl_context, opts.server_hostname
-        )
-        self.association = Association.request(
-            transport,
+        return Requestor(
             opts.calling_ae,
             opts.called_ae,
             self.proposed_contexts,
             max_pdu=opts.max_pdu,
-            acse_timeout=opts.acse_timeout,
             implementation_class_uid=IMPLEMENTATION_CLASS_UID,
             implementation_version_name=IMPLEMENTATION_VERSION_NAME,
             max_command=opts.limits.max_command_size,
             max_dataset=opts.limits.max_identifier_size,
         )
-        return self
-
-    def _require(self) -> Association:
-        if self.association is None or self.association.transport.closed:
-            raise UsageError("the association is not open")
-        return self.association
 
     @property
     def is_open(self) -> bool:
         return self.association is not None and not self.association.transport.closed
+
+    def _require(self) -> Any:
+        if not self.is_open:
+            raise UsageError("the association is not open")
+        return self.association
+
+    def _abort_now(self) -> None:
+        """Abort without waiting (a fault found in a response)."""
+        if self.association is not None:
+            self.association.abort(0, 0)
 
     def context_for(self, abstract_syntax: str | None = None) -> tuple[int, TransferSyntax]:
         """The accepted presentation context for the query model."""
@@ -456,6 +464,54 @@ class FindClient:
             if abstract == wanted:
                 return cid, TRANSFER_SYNTAXES[ts]
         raise UsageError("No Presentation Context")
+
+    def request_command(self, msg_id: int, priority: int | None = None) -> bytes:
+        """The C-FIND-RQ command set (PS3.7 §9.3.2.1)."""
+        return codec.encode_command(
+            [
+                (0x0002, self.abstract_syntax),
+                (0x0100, C_FIND_RQ),
+                (0x0110, msg_id),
+                (0x0700, self.options.priority if priority is None else priority),
+                (0x0800, DATASET_PRESENT),
+            ]
+        )
+
+    def encode(self, query: Query | bytes) -> tuple[int, TransferSyntax, bytes]:
+        """The accepted context for the query model and the query encoded in its syntax."""
+        cid, ts = self.context_for()
+        identifier = query if isinstance(query, bytes) else encode_query(query, ts, self.options.deflate_level)
+        return cid, ts, identifier
+
+
+class FindClient(_ClientBase):
+    """One association used for any number of C-FIND requests.
+
+    ``options`` is a :class:`~fastfind.options.FindOptions`; keyword arguments override its
+    fields (``FindClient(host, port, model="study", called_ae="PACS")``), and
+    ``max_identifier_size`` / ``max_nesting`` set its :class:`~fastfind.options.Limits`.
+    The main fields:
+
+    :param model: ``"worklist"`` (default, as DCMTK findscu), ``"patient"``, ``"study"``,
+        ``"psonly"`` or an abstract syntax UID.
+    :param transfer_syntaxes: ``"default"``, ``"little"``, ``"big"``, ``"implicit"``,
+        ``"deflated"`` (DCMTK's ``-x=``/``-xe``/``-xb``/``-xi``/``-xd``) or a list of UIDs.
+    :param socket_timeout: bound on each wait for the peer once associated (DCMTK ``-ts``);
+        unlike DCMTK it is an absolute deadline per chunk, not reset by every byte.
+    :param dimse_timeout: bound on each whole response message (DCMTK ``-td``); ``None`` = off.
+    """
+
+    association: Association | None
+
+    # ---- association ------------------------------------------------------------------------
+    def open(self) -> FindClient:
+        """Connect and negotiate the association."""
+        opts = self.options
+        transport = Transport.connect(
+            self.host, self.port, opts.connect_timeout, opts.ssl_context, opts.server_hostname
+        )
+        self.association = Association.open(transport, self.requestor(), opts.acse_timeout)
+        return self
 
     def release(self) -> None:
         """A-RELEASE the association (an unfinished query is cancelled and drained first)."""
@@ -496,8 +552,7 @@ class FindClient:
         empty return key), a query file path, or identifier bytes already encoded in the
         accepted transfer syntax.
         """
-        cid, ts = self.context_for()
-        identifier = query if isinstance(query, bytes) else encode_query(query, ts, self.options.deflate_level)
+        cid, ts, identifier = self.encode(query)
         return self.send_request(cid, ts, identifier, priority, sinks=sinks, query_index=query_index)
 
     def send_request(
@@ -517,16 +572,8 @@ class FindClient:
         self._finish_operation()
         assoc = self._require()
         msg_id = assoc.take_message_id()
-        cmd = codec.encode_command(
-            [
-                (0x0002, self.abstract_syntax),
-                (0x0100, C_FIND_RQ),
-                (0x0110, msg_id),
-                (0x0700, self.options.priority if priority is None else priority),
-                (0x0800, DATASET_PRESENT),
-            ]
-        )
-        assoc.send_message(cid, cmd, identifier, deadline_after(self.options.socket_timeout))
+        assoc.send_message(cid, self.request_command(msg_id, priority), identifier,
+                           deadline_after(self.options.socket_timeout))
         op = FindOperation(self, msg_id, cid, ts, sinks, query_index)
         self._operation = op
         return op

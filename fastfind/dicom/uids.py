@@ -35,6 +35,14 @@ class TransferSyntax:
     def __repr__(self) -> str:
         return f"TransferSyntax({self.uid!r})"
 
+    def __reduce__(self) -> tuple[object, tuple[str, bool, bool, bool]]:
+        return (_transfer_syntax, (self.uid, self.implicit, self.little, self.deflated))
+
+
+def _transfer_syntax(uid: str, implicit: bool, little: bool, deflated: bool) -> TransferSyntax:
+    """Unpickle as the one object of a known transfer syntax (so ``is`` comparisons hold)."""
+    return TRANSFER_SYNTAXES.get(uid) or TransferSyntax(uid, implicit, little, deflated)
+
 
 IMPLICIT_LE = TransferSyntax("1.2.840.10008.1.2", True, True)
 EXPLICIT_LE = TransferSyntax("1.2.840.10008.1.2.1", False, True)

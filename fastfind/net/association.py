@@ -107,6 +107,11 @@ class Association:
             implementation_version_name=implementation_version_name,
             max_command=max_command, max_dataset=max_dataset, user_items=user_items,
         )
+        return cls.open(transport, protocol, acse_timeout)
+
+    @classmethod
+    def open(cls, transport: Transport, protocol: Requestor, acse_timeout: float | None = 30) -> Association:
+        """Run ``protocol``'s association establishment over ``transport`` (PS3.8 Sta4-Sta6)."""
         assoc = cls(transport, protocol)
         deadline = deadline_after(acse_timeout)
         try:
