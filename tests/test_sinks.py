@@ -53,6 +53,8 @@ FIELDS = ["PatientName", "PatientID", "StudyInstanceUID"]
 try:
     import pyarrow  # noqa: F401
 
+    import fastfind.output.parquet  # noqa: F401
+
     HAVE_ARROW = True
 except ImportError:
     HAVE_ARROW = False
