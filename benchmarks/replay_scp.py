@@ -28,6 +28,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import zlib
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -330,6 +331,7 @@ class AssocStats:
     queries: list[QueryStats] = field(default_factory=list)
     released: bool = False
     aborted: bool = False
+    rejected: bool = False  #: refused as over the server's association limit
     error: str | None = None
 
     @property
@@ -437,6 +439,7 @@ class _Association:
         self.ds = bytearray()
         self.pending_cmd: dict[int, bytes] | None = None
         self.cycles: dict[int, tuple[str, _Cycle]] = {}
+        self.admitted = False  # counted in the server's open associations
 
     # -- receiving --
     def _recv(self) -> None:
@@ -525,6 +528,8 @@ class _Association:
         except Exception as exc:  # a bug or a malformed peer: abort, never hang
             self._abort(f"{type(exc).__name__}: {exc}")
         finally:
+            if self.admitted:
+                self.server.leave()
             try:
                 self.sock.close()
             except OSError:
@@ -556,7 +561,16 @@ class _Association:
         if 0 < rq["max_pdu"] < 64:
             self._abort(f"peer max PDU {rq['max_pdu']} too small")
             return False
-        ac, table = negotiate(rq, self.server.max_pdu)
+        srv = self.server
+        if not srv.admit():
+            # A-ASSOCIATE-RJ rejected-transient, service-provider (presentation) / local limit
+            # exceeded (PS3.8 §9.3.4): the archive wants fewer associations from this AE
+            self._send(_pdu(3, bytes([0, 2, 3, 2])))
+            self.stats.error = "association rejected: local limit exceeded"
+            self.stats.rejected = True
+            return False
+        self.admitted = True
+        ac, table = negotiate(rq, srv.max_pdu)
         self.stats.contexts = table
         self._send(ac)
         return True
@@ -573,6 +587,8 @@ class _Association:
             self._abort(f"unsupported command 0x{field_ or 0:04X}")
             raise PeerGone("aborted")
         msg_id = _us(cmd, 0x0110) or 0
+        if self.server.search_delay:
+            time.sleep(self.server.search_delay)  # the archive's search, before the first answer
         n = self.server.responses
         try:
             comments = decode_dataset(ds, ctx[1]).get("PatientComments")
@@ -661,6 +677,8 @@ class ReplayServer:
         batch_bytes: int = 256 << 10,
         one_pdu: bool = False,
         idle_timeout: float = IDLE_TIMEOUT,
+        search_delay: float = 0.0,
+        max_associations: int = 0,
     ):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
@@ -674,6 +692,11 @@ class ReplayServer:
         self.batch_bytes = batch_bytes
         self.one_pdu = one_pdu
         self.idle_timeout = idle_timeout
+        self.search_delay = search_delay  #: seconds before the first response of each query
+        self.max_associations = max_associations  #: more open at once are rejected (0 = no limit)
+        self.open_now = 0
+        self.open_max = 0  #: the most associations that were open at once
+        self.rejected = 0
         self.associations: list[AssocStats] = []
         self._encoded: dict[tuple[str, str], list[bytes]] = {}
         self._datasets: dict[str, list[Dataset]] = {}
@@ -688,6 +711,20 @@ class ReplayServer:
         self._listener.settimeout(0.2)
         self.port: int = self._listener.getsockname()[1]
         self._accept_thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def admit(self) -> bool:
+        """Count one more open association, or refuse it (over :attr:`max_associations`)."""
+        with self._lock:
+            if self.max_associations and self.open_now >= self.max_associations:
+                self.rejected += 1
+                return False
+            self.open_now += 1
+            self.open_max = max(self.open_max, self.open_now)
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.open_now -= 1
 
     def encoded(self, kind: str, ts: str) -> list[bytes]:
         """The cycle's identifiers for ``kind`` encoded in ``ts``, built once and cached."""
@@ -774,13 +811,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="command and data set PDVs in one P-DATA-TF PDU when they fit")
     p.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT,
                    help="seconds a send/recv may wait before the association is dropped")
+    p.add_argument("--search-delay", type=float, default=0.0,
+                   help="seconds of 'search' before the first response of each query")
+    p.add_argument("--max-associations", type=int, default=0,
+                   help="reject more associations open at once (rejected-transient; 0 = no limit)")
     p.add_argument("--print-port", action="store_true", help="print the port on stdout")
     p.add_argument("--stats", action="store_true", help="log each association to stderr")
     args = p.parse_args(argv)
     server = ReplayServer(
         args.port, args.responses, args.kind, host=args.host, max_pdu=args.max_pdu,
         distinct=args.distinct, seed=args.seed, batch_bytes=args.batch_bytes,
-        one_pdu=args.one_pdu, idle_timeout=args.idle_timeout,
+        one_pdu=args.one_pdu, idle_timeout=args.idle_timeout, search_delay=args.search_delay,
+        max_associations=args.max_associations,
     )
     server.warm(("worklist", "study") if args.kind == "auto" else (args.kind,))
     done = threading.Event()

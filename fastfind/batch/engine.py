@@ -175,6 +175,7 @@ class _Engine:
         self.outbox: asyncio.Queue[QueryResult | BaseException | None] = asyncio.Queue(2 * self.concurrency)
         self.in_flight = 0
         self.fed_all = False
+        self.all_done = False
         self.stop = False
 
     async def run(self) -> AsyncIterator[QueryResult]:
@@ -226,24 +227,32 @@ class _Engine:
         self._maybe_done()
 
     def _maybe_done(self) -> None:
-        if self.fed_all and self.in_flight == 0:
+        if self.fed_all and self.in_flight == 0 and not self.all_done:
+            self.all_done = True
             for _ in range(self.concurrency):
                 self.work.put_nowait(None)  # every worker stops
+            asyncio.get_running_loop().create_task(self.governor.wake())
 
     async def _worker(self) -> None:
+        # A worker first holds an association slot (the governor's), then takes work: a query
+        # never waits for an association while an idle association waits for a query.
         client: AsyncFindClient | None = None
         holding = False
         try:
             while not self.stop:
+                if client is None or not client.is_open:
+                    client = None
+                    if not holding:
+                        if not await self.governor.acquire(lambda: self.all_done):
+                            break
+                        holding = True
                 item = await self.work.get()
                 if item is None:
                     break
-                if client is None or not client.is_open:
-                    if holding:
-                        await self.governor.release()
-                        holding = False
-                    client, holding = await self._open(item)
+                if client is None:
+                    client = await self._open(item)
                     if client is None:
+                        holding = False  # _open gave the slot back
                         continue
                 result = await self._run_query(client, item)
                 if result is not None:  # None: requeued for a retry
@@ -267,25 +276,25 @@ class _Engine:
             await self.outbox.put(exc)
         await self.outbox.put(None)
 
-    async def _open(self, item: _Item) -> tuple[AsyncFindClient | None, bool]:
-        """An association for ``item`` (``None``: the item was requeued or reported)."""
-        await self.governor.acquire()
+    async def _open(self, item: _Item) -> AsyncFindClient | None:
+        """An association for ``item``, in the slot the worker holds (``None``: the slot is
+        given back and the item requeued or reported)."""
         options, overrides = self.client_args
         client = AsyncFindClient(self.host, self.port, options, **overrides)
         item.attempts += 1
         try:
             await client.open()
             self.progress.associations += 1
-            return client, True
+            return client
         except FastFindError as exc:
             await self.governor.release()
             if is_association_limit(exc):
                 await self.governor.rejected()
             if is_transient(exc) and item.attempts < self.retry.max_attempts:
                 await self._retry_later(item)
-                return None, False
+                return None
             await self._report(QueryResult(item.index, item.query, error=exc, attempts=item.attempts))
-            return None, False
+            return None
 
     async def _run_query(self, client: AsyncFindClient, item: _Item) -> QueryResult | None:
         if not item.started:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import AssociationRejected, ConnectError, FastFindError, PeerAborted
@@ -68,11 +69,20 @@ class Governor:
         self._cond = asyncio.Condition()
         self.reductions = 0
 
-    async def acquire(self) -> None:
-        """Wait for room for one more open association, and take it."""
+    async def acquire(self, give_up: Callable[[], bool] = lambda: False) -> bool:
+        """Wait for room for one more open association and take it; ``False`` (nothing taken)
+        once ``give_up()`` is true (checked whenever :meth:`wake` is called)."""
         async with self._cond:
-            await self._cond.wait_for(lambda: self.open < self.target)
-            self.open += 1
+            await self._cond.wait_for(lambda: self.open < self.target or give_up())
+            if self.open < self.target:
+                self.open += 1
+                return True
+            return False
+
+    async def wake(self) -> None:
+        """Let waiters check their ``give_up`` condition."""
+        async with self._cond:
+            self._cond.notify_all()
 
     async def release(self) -> None:
         async with self._cond:
