@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 
@@ -562,6 +563,13 @@ class _Association:
             self._abort(f"peer max PDU {rq['max_pdu']} too small")
             return False
         srv = self.server
+        verdict = srv.on_associate(len(srv.associations) - 1) if srv.on_associate else None
+        if verdict in ("reject-transient", "reject-permanent"):
+            result = 2 if verdict == "reject-transient" else 1
+            self._send(_pdu(3, bytes([0, result, 1, 1])))  # service-user, no reason given
+            self.stats.error = f"association {verdict}"
+            self.stats.rejected = True
+            return False
         if not srv.admit():
             # A-ASSOCIATE-RJ rejected-transient, service-provider (presentation) / local limit
             # exceeded (PS3.8 §9.3.4): the archive wants fewer associations from this AE
@@ -587,6 +595,21 @@ class _Association:
             self._abort(f"unsupported command 0x{field_ or 0:04X}")
             raise PeerGone("aborted")
         msg_id = _us(cmd, 0x0110) or 0
+        srv = self.server
+        if srv.on_query is not None:
+            with srv._lock:
+                number = srv.queries_seen
+                srv.queries_seen += 1
+            action = srv.on_query(number, decode_dataset(ds, ctx[1]))
+            if action == "abort":  # A-ABORT before any response
+                self._abort("scripted abort")
+                raise PeerGone("aborted by script")
+            if action == "close":  # drop the connection before any response
+                raise PeerGone("closed by script")
+            if isinstance(action, tuple) and action[0] == "abort-after":  # some responses, then abort
+                self._stream(ctx_id, ctx[0], ctx[1], msg_id, action[1], final=False)
+                self._abort("scripted abort after responses")
+                raise PeerGone("aborted by script")
         if self.server.search_delay:
             time.sleep(self.server.search_delay)  # the archive's search, before the first answer
         n = self.server.responses
@@ -629,7 +652,8 @@ class _Association:
                     return True
         return False
 
-    def _stream(self, ctx_id: int, sop_class: str, ts: str, msg_id: int, n: int) -> None:
+    def _stream(self, ctx_id: int, sop_class: str, ts: str, msg_id: int, n: int,
+                final: bool = True) -> None:
         q = QueryStats(msg_id, sop_class, ts, n)
         self.stats.queries.append(q)
         cycle = self._cycle(ctx_id, sop_class, ts)
@@ -656,8 +680,9 @@ class _Association:
                 if remaining <= 0:
                     break
         q.status = status
-        final, _ = find_rsp_command(sop_class, msg_id, status, False)
-        self._send(pdata_pdus(ctx_id, True, final, self.stats.peer_max_pdu))
+        if final:
+            command, _ = find_rsp_command(sop_class, msg_id, status, False)
+            self._send(pdata_pdus(ctx_id, True, command, self.stats.peer_max_pdu))
 
 
 # ---- the server ---------------------------------------------------------------------------------
@@ -679,6 +704,8 @@ class ReplayServer:
         idle_timeout: float = IDLE_TIMEOUT,
         search_delay: float = 0.0,
         max_associations: int = 0,
+        on_associate: Callable[[int], str | None] | None = None,
+        on_query: Callable[[int, Dataset], object] | None = None,
     ):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
@@ -694,6 +721,12 @@ class ReplayServer:
         self.idle_timeout = idle_timeout
         self.search_delay = search_delay  #: seconds before the first response of each query
         self.max_associations = max_associations  #: more open at once are rejected (0 = no limit)
+        #: scripted faults for tests: ``on_associate(n)`` for the n-th association (0-based)
+        #: may answer "reject-transient"/"reject-permanent"; ``on_query(n, identifier)`` for the
+        #: n-th query may answer "abort", "close" or ("abort-after", k)
+        self.on_associate = on_associate
+        self.on_query = on_query
+        self.queries_seen = 0
         self.open_now = 0
         self.open_max = 0  #: the most associations that were open at once
         self.rejected = 0

@@ -281,12 +281,12 @@ class _Engine:
         given back and the item requeued or reported)."""
         options, overrides = self.client_args
         client = AsyncFindClient(self.host, self.port, options, **overrides)
-        item.attempts += 1
         try:
             await client.open()
             self.progress.associations += 1
             return client
         except FastFindError as exc:
+            item.attempts += 1  # a try that failed before the query was sent
             await self.governor.release()
             if is_association_limit(exc):
                 await self.governor.rejected()
@@ -299,9 +299,8 @@ class _Engine:
     async def _run_query(self, client: AsyncFindClient, item: _Item) -> QueryResult | None:
         if not item.started:
             item.started = time.monotonic()
-        result = QueryResult(item.index, item.query, attempts=max(1, item.attempts))
-        if item.attempts == 0:
-            item.attempts = 1
+        item.attempts += 1  # one try: this run (failed opens before it were tries too)
+        result = QueryResult(item.index, item.query, attempts=item.attempts)
         op = None
         try:
             op = await client.start(item.query, sinks=self.sinks, query_index=item.index)
@@ -323,7 +322,6 @@ class _Engine:
             raise  # an output that cannot be written ends the batch (nothing would be kept)
         except FastFindError as exc:
             if is_transient(exc, result.count) and item.attempts < self.retry.max_attempts:
-                item.attempts += 1
                 await self._retry_later(item)
                 return None
             result.error = exc

@@ -183,6 +183,7 @@ class AioAssociation:
         self._transport = transport
         self.wire = wire
         self.protocol = protocol
+        self._closed = False
 
     # the attributes the API reads, as in the blocking driver
     @property
@@ -216,7 +217,12 @@ class AioAssociation:
 
     @property
     def closed(self) -> bool:
-        return self.wire.ended or self._transport.is_closing()
+        """Closed by us, or by the peer with nothing left to read (its last PDUs are still
+        delivered: an A-ABORT after two responses is read as such)."""
+        if self._closed:
+            return True
+        wire = self.wire
+        return wire.ended and not self.protocol.events and wire.fault is None
 
     def take_message_id(self) -> int:
         return self.protocol.take_message_id()
@@ -325,7 +331,7 @@ class AioAssociation:
                 chunk_deadline = None
 
     async def _send(self, data: bytes, deadline: float | None) -> None:
-        if self.closed:
+        if self._closed or self.wire.ended:
             raise ConnectionClosed("connection lost while sending: the connection is closed")
         self._transport.write(data)
         await self.wire.writable(deadline)
@@ -362,7 +368,7 @@ class AioAssociation:
         self._abort_pdu(a_abort(source, reason))
 
     def _abort_pdu(self, pdu: bytes) -> None:
-        if self.closed:
+        if self._closed:
             return
         try:
             self._transport.write(pdu)
@@ -373,6 +379,7 @@ class AioAssociation:
     def close(self) -> None:
         """Close the transport (idempotent); a peer that does not read is cut off after ARTIM."""
         self.protocol.state = "Sta1"
+        self._closed = True
         transport = self._transport
         if transport.is_closing():
             return
