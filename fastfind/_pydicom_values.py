@@ -86,8 +86,14 @@ def element_dict(ds: Dataset, tag: BaseTag) -> dict[str, Any]:
 
 
 def dataset_dict(ds: Dataset) -> dict[str, Any]:
-    """The PS3.18 F.2 JSON object of a pydicom data set, one :func:`element_dict` per element."""
-    return {f"{int(tag):08X}": element_dict(ds, tag) for tag in list(ds.keys())}
+    """The PS3.18 F.2 JSON object of a pydicom data set, one :func:`element_dict` per element.
+
+    ``ds`` itself is not converted (a shallow copy is), so the raw bytes of an element pydicom
+    cannot write stay available to the next call."""
+    work = object.__new__(type(ds))
+    work.__dict__.update(ds.__dict__)
+    work.__dict__["_dict"] = dict(ds._dict)
+    return {f"{int(tag):08X}": element_dict(work, tag) for tag in list(work.keys())}
 
 
 def _pn_dict(elem: Any) -> dict[str, Any]:
