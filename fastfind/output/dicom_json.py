@@ -9,7 +9,6 @@ bytes are never changed, and ``-X`` files keep them as received). Binary values 
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -38,16 +37,12 @@ def to_json_dict(ds: Dataset) -> dict[str, Any]:
 
 
 def response_json(rsp: FindResponse) -> bytes:
-    """One response's identifier as a compact DICOM JSON object, UTF-8 encoded."""
+    """One response's identifier as a compact DICOM JSON object, UTF-8 encoded, straight from
+    its bytes (:func:`fastfind.codec.encode_json`; parsed, it equals :func:`to_json_dict` of
+    ``rsp.dataset``)."""
     if rsp.identifier is None:
         return b"{}"
-    encode = getattr(codec, "encode_json", None)
-    if encode is not None:
-        assert rsp.plain is not None and rsp.tokens is not None
-        return encode(rsp.plain, rsp.tokens, rsp.transfer_syntax)
-    ds = rsp.dataset
-    assert ds is not None
-    return json.dumps(to_json_dict(ds), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return codec.encode_json(rsp.plain, rsp.tokens, rsp.transfer_syntax)
 
 
 class JsonSink:
@@ -58,6 +53,7 @@ class JsonSink:
         self.ndjson = ndjson
         self.batch = batch
         self.written = 0
+        self._encode = codec.encode_json
         self._file = OutputFile(path, sync=sync)
         if self._file.replaced:
             log.warning(f"replaced existing file {path}")
@@ -67,7 +63,7 @@ class JsonSink:
     def add(self, rsp: FindResponse) -> None:
         if rsp.identifier is None:
             return
-        text = response_json(rsp)
+        text = self._encode(rsp.plain, rsp.tokens, rsp.transfer_syntax)
         if self.batch:
             text = b'{"query":%d,"response":%s}' % ((rsp.query or 0) + 1, text)
         if self.ndjson:
