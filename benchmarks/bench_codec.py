@@ -158,3 +158,98 @@ def test_zlib_decompress_uncapped(benchmark) -> None:  # type: ignore[no-untyped
         return sum(len(zlib.decompress(d, -15)) for d in data)
 
     assert benchmark(run) > 0
+
+
+# ---- DICOM JSON, CSV cells, Arrow columns (100 study-level identifiers) --------------------------
+STUDY_FIELDS = ["StudyDate", "AccessionNumber", "QueryRetrieveLevel", "ModalitiesInStudy",
+                "StudyDescription", "PatientName", "PatientID", "StudyInstanceUID"]
+
+
+@cache
+def study_walks(ts_uid: str) -> list:  # type: ignore[type-arg]
+    ts = codec.TRANSFER_SYNTAXES[ts_uid]
+    return [(ts, *codec.walk_identifier(d, ts)) for d in _data.identifiers(N_IDENTIFIERS, ts, "study")]
+
+
+def _impl_walks(impl: ModuleType, ts_uid: str) -> list:  # type: ignore[type-arg]
+    """The walks as ``impl``'s own Tokens (each codec reads only its own)."""
+    return [(ts, plain, impl.walk(plain, ts.implicit, ts.little, codec.SQ_TAGS))
+            for ts, plain, _t in study_walks(ts_uid)]
+
+
+@pytest.mark.benchmark(group="json")
+def test_encode_json(benchmark, impl: ModuleType) -> None:  # type: ignore[no-untyped-def]
+    walks = _impl_walks(impl, codec.EXPLICIT_LE.uid)
+    encode = impl.encode_json
+
+    def run() -> int:
+        return sum(len(encode(plain, toks, ts)) for ts, plain, toks in walks)
+
+    assert benchmark(run) > 0
+
+
+@pytest.mark.benchmark(group="json")
+def test_pydicom_to_json_dict_dumps(benchmark) -> None:  # type: ignore[no-untyped-def]
+    """Baseline: what --extract-ndjson did before (pydicom Dataset -> to_json_dict -> json.dumps)."""
+    import json
+
+    from fastfind.dataset import dataset_from_walk
+
+    walks = study_walks(codec.EXPLICIT_LE.uid)
+
+    def run() -> int:
+        total = 0
+        for ts, plain, toks in walks:
+            d = dataset_from_walk(plain, toks, ts).to_json_dict()
+            total += len(json.dumps(d, ensure_ascii=False, separators=(",", ":")).encode())
+        return total
+
+    assert benchmark(run) > 0
+
+
+@pytest.mark.benchmark(group="cells")
+def test_csv_row(benchmark, impl: ModuleType) -> None:  # type: ignore[no-untyped-def]
+    from fastfind.output.csv_table import parse_field
+
+    walks = _impl_walks(impl, codec.EXPLICIT_LE.uid)
+    table = impl.CellFields([parse_field(f) for f in STUDY_FIELDS])
+
+    def run() -> int:
+        return sum(len(table.csv_row(plain, toks, ts)) for ts, plain, toks in walks)
+
+    assert benchmark(run) > 0
+
+
+@pytest.mark.benchmark(group="cells")
+def test_arrow_columns(benchmark, impl: ModuleType) -> None:  # type: ignore[no-untyped-def]
+    from fastfind.output.csv_table import parse_field
+
+    walks = _impl_walks(impl, codec.EXPLICIT_LE.uid)
+    table = impl.CellFields([parse_field(f) for f in STUDY_FIELDS])
+
+    def run() -> int:
+        cols = impl.ArrowColumns(table)
+        for ts, plain, toks in walks:
+            cols.add(plain, toks, ts)
+        return cols.take()[0]
+
+    assert benchmark(run) == N_IDENTIFIERS
+
+
+@pytest.mark.benchmark(group="cells")
+def test_pydicom_cells_csv_row(benchmark) -> None:  # type: ignore[no-untyped-def]
+    """Baseline: what --extract-csv did before (pydicom Dataset, csv_table.cell, csv_row)."""
+    from fastfind.dataset import dataset_from_walk
+    from fastfind.output.csv_table import cell, csv_row, parse_field
+
+    walks = study_walks(codec.EXPLICIT_LE.uid)
+    steps = [parse_field(f) for f in STUDY_FIELDS]
+
+    def run() -> int:
+        total = 0
+        for ts, plain, toks in walks:
+            ds = dataset_from_walk(plain, toks, ts)
+            total += len(csv_row([cell(ds, s) for s in steps]))
+        return total
+
+    assert benchmark(run) > 0

@@ -20,6 +20,17 @@ from .errors import (
     UsageError,
 )
 
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    """``fastfind.record_batches`` / ``fastfind.to_table`` / ``fastfind.ArrowSink`` import
+    pyarrow only when used (the optional ``arrow`` extra)."""
+    if name in ("ArrowSink", "record_batches", "to_table"):
+        from . import arrow
+
+        return getattr(arrow, name)
+    raise AttributeError(f"module 'fastfind' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     "find",
@@ -42,4 +53,7 @@ __all__ = [
     "FindStatusError",
     "FindFailed",
     "FindCancelled",
+    "ArrowSink",
+    "record_batches",
+    "to_table",
 ]

@@ -103,3 +103,27 @@ cdef class Receiver:
                         Py_ssize_t flen, list events) except -1
     cdef list _feed(self, const unsigned char* p, Py_ssize_t n, list events)
     cdef list _feed_slow(self, const unsigned char* p, Py_ssize_t n, list events)
+
+
+# ---- output encoders (_codec_text/_codec_json/_codec_cells) ---------------------------------------
+cdef struct Span:
+    Py_ssize_t start
+    Py_ssize_t end
+
+cdef class ValueCtx:
+    cdef object plain
+    cdef object tokens
+    cdef object ts
+    cdef object fallback             # fastfind._pydicom_values.Fallback, built on first need
+    cdef Tokens toks
+    cdef const unsigned char* p      # the plain identifier bytes
+    cdef Py_ssize_t plen
+    cdef ByteBuf work                # a value decoded by pydicom, as UTF-8
+    cdef Span* spans                 # the values of the element in hand
+    cdef Py_ssize_t nspans
+    cdef Py_ssize_t span_cap
+    cdef const unsigned char* vbase  # what the spans index
+    cdef bint vlatin1                # the spans are Latin-1 (transcoded on output)
+    cdef list keep                   # objects whose pointers frames borrow during the call
+    cdef object slow(self)
+    cdef int add_span(self, Py_ssize_t s, Py_ssize_t e) except -1

@@ -73,6 +73,10 @@ ELEMENT, SEQUENCE, ITEM, ITEM_END, ITEM_DELIM, SEQUENCE_END, SEQUENCE_DELIM = (
 
 # ---- output encodings -------------------------------------------------------------------------
 # DICOM JSON, CSV cells and Arrow columns (_codec_text/_codec_json/_codec_cells):
+encode_json = _impl.encode_json
+decode_text = _impl.decode_text
+CellFields = _impl.CellFields
+ArrowColumns = _impl.ArrowColumns
 
 # DCMTK's XML (_codec_xml):
 

@@ -107,11 +107,15 @@ class Run:
     def _check_outputs(self) -> None:
         """findscu's pre-flight checks (exit 1), before any network activity."""
         a = self.args
-        if a.extract_csv and a.csv_fields:
+        if (a.extract_csv or a.extract_parquet) and a.csv_fields:
             from ..output.csv_table import parse_field
 
             for f in a.csv_fields:
                 parse_field(f)
+        if a.extract_parquet:
+            from ..arrow import require_pyarrow
+
+            require_pyarrow()  # one clear line and exit 1, before any network activity
         if a.extract is not None:
             check_output_directory(a.output_directory)
 

@@ -4,6 +4,9 @@ A field is a dictionary name, a tag (``(gggg,eeee)`` / ``gggg,eeee`` / ``ggggeee
 path as in ``-k`` (``ScheduledProcedureStepSequence[0].Modality``). Multiple values are joined
 with ``\\`` as in DICOM; a missing element gives an empty cell. Text is decoded with the
 response's SpecificCharacterSet (display only).
+
+:func:`cell` is the pydicom definition of a cell; :class:`CsvSink` computes the same cells
+straight from the identifier bytes (:class:`fastfind.codec.CellFields`, one call per response).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
+from .. import codec
 from ..client import FindResponse
 from ..dicom import dictionary
 from ..errors import UsageError
@@ -132,6 +136,7 @@ class CsvSink:
         self.path = self.label = path
         self.fields = list(fields)
         self.steps = [parse_field(f) for f in self.fields]  # UsageError before any file exists
+        self.table = codec.CellFields(self.steps)
         self.batch = batch
         self.written = 0
         self._file = OutputFile(path, sync=sync)
@@ -142,11 +147,8 @@ class CsvSink:
     def add(self, rsp: FindResponse) -> None:
         if rsp.identifier is None:
             return
-        ds = rsp.dataset
-        cells = [cell(ds, s) for s in self.steps]
-        if self.batch:
-            cells.insert(0, str((rsp.query or 0) + 1))
-        self._file.write(csv_row(cells))
+        query = (rsp.query or 0) + 1 if self.batch else None
+        self._file.write(self.table.csv_row(rsp.plain, rsp.tokens, rsp.transfer_syntax, query))
         self.written += 1
 
     def close(self) -> None:

@@ -9,10 +9,7 @@ bytes are never changed, and ``-X`` files keep them as received). Binary values 
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
-import warnings
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -25,38 +22,27 @@ log = logging.getLogger("fastfind")
 
 
 def to_json_dict(ds: Dataset) -> dict[str, Any]:
-    """The PS3.18 F.2 JSON object of a data set (pydicom's encoder, warnings silenced).
+    """The PS3.18 F.2 JSON object of a data set: pydicom's ``to_json_dict`` of each element
+    (warnings silenced), items the same way, with fastfind's decisions where pydicom raises or
+    writes what is not JSON (:mod:`fastfind._pydicom_values`): an element pydicom cannot convert
+    (a value length that does not fit its VR, an IS that is no number, ...) is ``UN`` with its
+    raw bytes as InlineBinary, by itself; an empty value of a multi-valued PN is ``null``;
+    non-finite floats are the strings "NaN", "Infinity", "-Infinity".
 
-    An element pydicom cannot convert (a value length that does not fit its VR, a UN that the
-    dictionary calls a sequence, ...) is written as ``UN`` with its raw bytes as InlineBinary
-    instead of failing the whole response.
+    :func:`fastfind.codec.encode_json` writes the same from the identifier bytes.
     """
-    out: dict[str, Any] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for raw in ds.elements():
-            key = f"{int(raw.tag):08X}"
-            try:
-                out[key] = ds[raw.tag].to_json_dict(
-                    bulk_data_element_handler=None, bulk_data_threshold=1 << 30
-                )
-            except Exception:
-                value = raw.value if isinstance(raw.value, bytes) else b""
-                out[key] = {"vr": "UN", "InlineBinary": base64.b64encode(value).decode("ascii")}
-    return out
+    from .._pydicom_values import dataset_dict
+
+    return dataset_dict(ds)
 
 
 def response_json(rsp: FindResponse) -> bytes:
-    """One response's identifier as a compact DICOM JSON object, UTF-8 encoded."""
+    """One response's identifier as a compact DICOM JSON object, UTF-8 encoded, straight from
+    its bytes (:func:`fastfind.codec.encode_json`; parsed, it equals :func:`to_json_dict` of
+    ``rsp.dataset``)."""
     if rsp.identifier is None:
         return b"{}"
-    encode = getattr(codec, "encode_json", None)
-    if encode is not None:
-        assert rsp.plain is not None and rsp.tokens is not None
-        return encode(rsp.plain, rsp.tokens, rsp.transfer_syntax)
-    ds = rsp.dataset
-    assert ds is not None
-    return json.dumps(to_json_dict(ds), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return codec.encode_json(rsp.plain, rsp.tokens, rsp.transfer_syntax)
 
 
 class JsonSink:
@@ -67,6 +53,7 @@ class JsonSink:
         self.ndjson = ndjson
         self.batch = batch
         self.written = 0
+        self._encode = codec.encode_json
         self._file = OutputFile(path, sync=sync)
         if self._file.replaced:
             log.warning(f"replaced existing file {path}")
@@ -76,7 +63,7 @@ class JsonSink:
     def add(self, rsp: FindResponse) -> None:
         if rsp.identifier is None:
             return
-        text = response_json(rsp)
+        text = self._encode(rsp.plain, rsp.tokens, rsp.transfer_syntax)
         if self.batch:
             text = b'{"query":%d,"response":%s}' % ((rsp.query or 0) + 1, text)
         if self.ndjson:
