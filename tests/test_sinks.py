@@ -338,7 +338,12 @@ def test_killed_mid_run_leaves_nothing_partial(name: str, tmp_path: Path) -> Non
         proc = subprocess.Popen(_cli(od, scp.port, [*extra, "-td", "60"]), cwd=od,
                                 env=dict(os.environ, PYTHONPATH=str(REPO)),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        time.sleep(0.6)
+        deadline = time.monotonic() + 20  # kill once responses are being written
+        while time.monotonic() < deadline and proc.poll() is None:
+            if name not in ("-X", "-Xx") or paths(od):
+                break
+            time.sleep(0.02)
+        time.sleep(0.2 if name in ("-X", "-Xx") else 1.0)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     files = paths(od)
@@ -372,7 +377,7 @@ def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
 @pytest.mark.parametrize("name", list(CLI_OUTPUTS))
 def test_enospc_through_the_cli_exits_40_with_the_summary(name: str, tmp_path: Path, tiny_tmpfs: Path) -> None:
     extra, paths = CLI_OUTPUTS[name]
-    big = [h.study(i) | {"TextValue": "x" * 6000} for i in range(40)]
+    big = [h.study(i) | {"TextValue": os.urandom(3000).hex()} for i in range(40)]  # incompressible
     script = [*h.associate(), ("recv_find",), *[h.pending(ds) for ds in big], h.final(), *h.release()]
     with h.HostileSCP(script) as scp:
         got = subprocess.run(_cli(tiny_tmpfs, scp.port, extra), cwd=tiny_tmpfs, capture_output=True,
