@@ -194,7 +194,7 @@ def open_sinks(out: OutputOptions, fields: Sequence[str] = ()) -> SinkSet:
         if out.parquet:
             from .parquet import ParquetSink
 
-            sinks.append(ParquetSink(out.parquet, columns, batch=per_query))
+            sinks.append(ParquetSink(out.parquet, columns, batch=per_query, sync=out.sync))
     except BaseException:
         for sink in sinks:
             sink.discard()
