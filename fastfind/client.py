@@ -42,7 +42,7 @@ from .errors import (
     UsageError,
 )
 from .net.association import Association
-from .net.negotiation import ProposedContext
+from .net.negotiation import FIND_EXTENSIONS, ProposedContext, find_extension_item
 from .net.protocol import Requestor
 from .net.transport import Transport, deadline_after
 from .options import FindOptions, Limits
@@ -439,7 +439,16 @@ class _ClientBase:
             implementation_version_name=IMPLEMENTATION_VERSION_NAME,
             max_command=opts.limits.max_command_size,
             max_dataset=opts.limits.max_identifier_size,
+            user_items=[find_extension_item(self.abstract_syntax, opts.extensions)] if any(opts.extensions) else None,
         )
+
+    @property
+    def extensions_accepted(self) -> dict[str, bool]:
+        """Which of the C-FIND extensions asked for the peer accepted (PS3.4 C.5.1.1)."""
+        assoc = self.association
+        answer = assoc.accepted.extended.get(self.abstract_syntax) if assoc and assoc.accepted else None
+        return {name: answer is not None and len(answer) > i and answer[i] == 1
+                for i, name in enumerate(FIND_EXTENSIONS) if self.options.extensions[i]}
 
     @property
     def is_open(self) -> bool:

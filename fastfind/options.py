@@ -88,6 +88,16 @@ class FindOptions:
     deflate_level: int = 6
     priority: int = 0
     limits: Limits = field(default_factory=Limits)
+    #: SOP Class Extended Negotiation (PS3.4 C.5.1.1): ask for relational queries, combined
+    #: date-time matching, fuzzy matching of person names, timezone query adjustment
+    relational: bool = False
+    datetime_matching: bool = False
+    fuzzy_names: bool = False
+    timezone_adjustment: bool = False
+
+    @property
+    def extensions(self) -> tuple[bool, bool, bool, bool]:
+        return (self.relational, self.datetime_matching, self.fuzzy_names, self.timezone_adjustment)
 
     def __post_init__(self) -> None:
         if self.socket_timeout is not None and self.socket_timeout <= 0:

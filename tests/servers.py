@@ -652,7 +652,8 @@ class ScriptedSCP:
                  aet: str = "PYSCP", require_called_aet: bool = False,
                  transfer_syntaxes: Sequence[str] = ALL_TRANSFER_SYNTAXES,
                  models: Sequence[str] = FIND_MODELS, max_pdu: int = 16384,
-                 dimse_timeout: float = 30.0):
+                 dimse_timeout: float = 30.0,
+                 extended: Callable[[dict[str, bytes]], dict[str, bytes]] | None = None):
         from pynetdicom import AE, evt
 
         self.script = script
@@ -673,6 +674,16 @@ class ScriptedSCP:
             (evt.EVT_ABORTED, self._on_end, ["aborted"]),
             (evt.EVT_DIMSE_RECV, self._on_dimse), (evt.EVT_C_FIND, self._on_find),
         ]
+        #: every SOP Class Extended Negotiation request seen: {abstract syntax: bytes}
+        self.extended_requests: list[dict[str, bytes]] = []
+        if extended is not None:
+            def on_extended(event: Any) -> dict[str, bytes]:
+                asked = {str(k): bytes(v) for k, v in event.app_info.items()}
+                if asked:
+                    self.extended_requests.append(asked)
+                return extended(asked)
+
+            handlers.append((evt.EVT_SOP_EXTENDED, on_extended))
         self.ae = ae
         self.server = ae.start_server((HOST, 0), block=False, evt_handlers=handlers)
         self.host = HOST

@@ -93,3 +93,42 @@ def test_negotiate_as_requestor_signature() -> None:
     ac.transfer_syntax = [LEE]
     out = negotiate_as_requestor([rq], [ac])
     assert out[0].context_id == 1 and out[0].result == 3 and out[0].abstract_syntax == STUDY
+
+
+def test_sop_class_extended_negotiation_item_round_trips() -> None:
+    """The RQ carries the C-FIND extension item as PS3.7 D.3.3.5 lays it out (type 0x56), and an
+    AC answering it is decoded into ``extended``."""
+    from pynetdicom.pdu_primitives import (
+        A_ASSOCIATE,
+        MaximumLengthNotification,
+        SOPClassExtendedNegotiation,
+    )
+
+    from fastfind.net.negotiation import find_extension_item
+
+    study = "1.2.840.10008.5.1.4.1.2.2.1"
+    item = find_extension_item(study, (True, False, True, False))
+    ctx = [ProposedContext(1, study, ["1.2.840.10008.1.2"])]
+    rq = encode_associate_rq("A", "B", ctx, 16384, "1.2.3", "X", [item])
+    uid = study.encode()
+    assert struct.pack(">BBHH", 0x56, 0, 2 + len(uid) + 3, len(uid)) + uid + b"\x01\x00\x01" in rq
+
+    prim = A_ASSOCIATE()
+    prim.application_context_name = "1.2.840.10008.3.1.1.1"
+    prim.calling_ae_title, prim.called_ae_title = "A", "B"
+    prim.result = 0
+    pc = PresentationContext()
+    pc.context_id, pc.result = 1, 0
+    pc.transfer_syntax = ["1.2.840.10008.1.2"]
+    prim.presentation_context_definition_results_list = [pc]
+    ml = MaximumLengthNotification()
+    ml.maximum_length_received = 16384
+    answer = SOPClassExtendedNegotiation()
+    answer.sop_class_uid = study
+    answer.service_class_application_information = b"\x01\x00\x00"
+    prim.user_information = [ml, answer]
+    ac = A_ASSOCIATE_AC()
+    ac.from_primitive(prim)
+    decoded = decode_associate_ac(bytes(ac.encode())[6:], ctx)
+    assert decoded.accepted == {1: (study, "1.2.840.10008.1.2")}
+    assert decoded.extended == {study: b"\x01\x00\x00"}

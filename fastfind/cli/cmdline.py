@@ -193,6 +193,11 @@ _TABLE: list[_Row] = [
        "reject deeper sequence nesting (min. 1)"),
     _o("--post-cancel-timeout", "", 1, "[s]econds: number (default: 10)",
        "how long to wait for the final response\nafter C-CANCEL"),
+    ("S", "extended negotiation (PS3.4 C.5.1.1):"),
+    _o("--relational", desc="ask for relational queries"),
+    _o("--datetime", desc="ask for combined date-time matching"),
+    _o("--fuzzy", desc="ask for fuzzy semantic matching of person names"),
+    _o("--timezone", desc="ask for timezone query adjustment"),
 ]
 
 _OPTIONS: dict[str, _Opt] = {}
@@ -264,6 +269,10 @@ class ParsedArgs:
     max_identifier_size: int = 64 * 1024 * 1024
     max_nesting: int = 64
     post_cancel_timeout: float = 10.0
+    relational: bool = False
+    datetime_matching: bool = False
+    fuzzy_names: bool = False
+    timezone_adjustment: bool = False
 
     def find_options(self, ssl_context: object = None, server_hostname: str | None = None) -> FindOptions:
         """The network options these arguments ask for."""
@@ -282,6 +291,10 @@ class ParsedArgs:
             server_hostname=server_hostname,
             deflate_level=self.compression_level if self.compression_level is not None else 6,
             limits=Limits(max_nesting=self.max_nesting, max_identifier_size=self.max_identifier_size),
+            relational=self.relational,
+            datetime_matching=self.datetime_matching,
+            fuzzy_names=self.fuzzy_names,
+            timezone_adjustment=self.timezone_adjustment,
         )
 
     def output_options(self) -> OutputOptions:
@@ -972,6 +985,10 @@ def _extensions(cmd: _CmdLine, p: ParsedArgs) -> None:
     p.sync = cmd.find("--sync")
     p.no_clobber = cmd.find("--no-clobber")
     p.tls_check_hostname = cmd.find("--tls-check-hostname")
+    p.relational = cmd.find("--relational")
+    p.datetime_matching = cmd.find("--datetime")
+    p.fuzzy_names = cmd.find("--fuzzy")
+    p.timezone_adjustment = cmd.find("--timezone")
     for long, attr in (("--extract-json", "extract_json"), ("--extract-ndjson", "extract_ndjson"),
                        ("--extract-csv", "extract_csv"), ("--extract-parquet", "extract_parquet")):
         if cmd.find(long):

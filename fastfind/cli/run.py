@@ -135,6 +135,10 @@ class Run:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(netdump.association_accept(a.aetitle, a.called_aetitle, contexts, assoc.accepted, a.max_pdu))
         log.info(f"Association Accepted (Max Send PDV: {assoc.max_send_pdv})")
+        if any(client.options.extensions):
+            answers = client.extensions_accepted
+            log.info("Extended Negotiation: " + ", ".join(
+                f"{name} {'accepted' if ok else 'not accepted'}" for name, ok in answers.items()))
         failure: FastFindError | None = None
         try:
             self._open_sinks(())

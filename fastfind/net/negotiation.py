@@ -23,6 +23,7 @@ from pynetdicom.pdu_primitives import (
     ImplementationClassUIDNotification,
     ImplementationVersionNameNotification,
     MaximumLengthNotification,
+    SOPClassExtendedNegotiation,
 )
 from pynetdicom.presentation import PresentationContext, negotiate_as_requestor
 
@@ -59,6 +60,24 @@ class AcceptedAssociation:
     implementation_class_uid: str = ""
     implementation_version_name: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: SOP Class Extended Negotiation answers: abstract syntax -> application information bytes
+    extended: dict[str, bytes] = field(default_factory=dict)
+
+
+#: The C-FIND Service Class Application Information bytes (PS3.4 C.5.1.1, Table C.5-1), in order.
+FIND_EXTENSIONS = ("relational-queries", "combined date-time matching",
+                   "fuzzy semantic matching of person names", "timezone query adjustment")
+
+
+def find_extension_item(sop_class: str, wanted: tuple[bool, bool, bool, bool]) -> Any:
+    """A SOP Class Extended Negotiation sub-item (PS3.7 D.3.3.5) asking for the C-FIND
+    extensions flagged in ``wanted`` (byte 1 relational-queries, 2 combined date-time
+    matching, 3 fuzzy semantic matching of person names, 4 timezone query adjustment)."""
+    item = SOPClassExtendedNegotiation()
+    item.sop_class_uid = sop_class
+    last = max(i for i, on in enumerate(wanted) if on) + 1
+    item.service_class_application_information = bytes(int(on) for on in wanted[:last])
+    return item
 
 
 def encode_associate_rq(
@@ -250,6 +269,10 @@ def decode_associate_ac(body: bytes, proposed: list[ProposedContext]) -> Accepte
             impl_uid = str(item.implementation_class_uid or "")
         elif isinstance(item, ImplementationVersionNameNotification):
             impl_version = str(item.implementation_version_name or "")
+    extended: dict[str, bytes] = {}
+    for item in prim.user_information or []:
+        if isinstance(item, SOPClassExtendedNegotiation) and item.sop_class_uid:
+            extended[str(item.sop_class_uid)] = bytes(item.service_class_application_information or b"")
     if not any(isinstance(i, MaximumLengthNotification) for i in prim.user_information or []):
         warnings.append("A-ASSOCIATE-AC has no maximum length: sending without a limit")
-    return AcceptedAssociation(max_pdu, accepted, results, impl_uid, impl_version, warnings)
+    return AcceptedAssociation(max_pdu, accepted, results, impl_uid, impl_version, warnings, extended)
