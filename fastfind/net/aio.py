@@ -11,6 +11,7 @@ be taken, so a slow consumer slows the peer down instead of filling memory.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 import time
@@ -171,8 +172,9 @@ async def connect(
         raise TLSError(f"TLS handshake failed: {exc.verify_message or exc.reason or exc}") from None
     except ssl.SSLError as exc:
         raise TLSError(f"TLS handshake failed: {exc.reason or exc}") from None
-    except OSError as exc:
-        raise ConnectError(f"TCP Initialization Error: {_strerror(exc)}") from None
+    except OSError as exc:  # asyncio words it "Connect call failed (...)": say why, as DCMTK
+        reason = os.strerror(exc.errno) if exc.errno else _strerror(exc)
+        raise ConnectError(f"TCP Initialization Error: {reason}") from None
     return transport, wire  # type: ignore[return-value]
 
 
