@@ -278,7 +278,7 @@ def test_logging_options(workdir):
     assert parse("-ll", "ALL", "h", "1", "-k", "x").log_level == "trace"
     assert parse("-ll", "off", "h", "1", "-k", "x").quiet
     p = parse("-lc", "fatal.cfg", "h", "1", "-k", "x", "-X")
-    assert p.log_config == "fatal.cfg" and p.quiet and p.responses_log_level is None
+    assert p.log_config is not None and p.log_config.path == "fatal.cfg" and p.quiet and p.responses_log_level is None
     assert parse("+sr", "-lc", "fatal.cfg", "h", "1", "-k", "x").responses_log_level == "info"
 
 
@@ -387,3 +387,27 @@ def test_arguments_line_like_findscu(args, workdir):
     p = parse_command_line(full)
     line = cmdline.format_arguments_log(p.expanded_argv, "findscu")
     assert err.startswith(line) and p.arguments
+
+
+ARGUMENT_LEVELS = [[], ["-q"], ["-v"], ["-d"], ["-ll", "fatal"], ["-ll", "off"], ["-ll", "error"],
+                   ["-ll", "warn"], ["-ll", "info"], ["-ll", "trace"], ["-lc", "fatal.cfg"]]
+
+
+@needs_findscu
+@pytest.mark.parametrize("level", ARGUMENT_LEVELS, ids=[" ".join(v) or "default" for v in ARGUMENT_LEVELS])
+def test_arguments_line_at_every_level(level, workdir):
+    """findscu logs ``--arguments`` whatever the level (-lc: in its own layout, so ours is
+    checked for presence only); below INFO nothing else is compared."""
+    import servers
+
+    port = str(free_closed_port())
+    full = ["--arguments", *level, "127.0.0.1", port, "-k", "PatientName"]
+    code, _out, err = run_findscu(full, workdir)
+    ours = servers.run_fastfind(full, cwd=workdir, timeout=30)
+    assert (ours.returncode, code) == (2, 2)
+    line = cmdline.format_arguments_log(parse_command_line(full).expanded_argv)
+    assert ours.stderr.startswith(line)
+    if level[:1] != ["-lc"]:
+        assert err.startswith(line.replace("'fastfind'", "'findscu'"))
+    if level in ([], ["-q"], ["-ll", "fatal"], ["-ll", "off"], ["-ll", "error"], ["-ll", "warn"]):
+        assert ours.stderr.replace("'fastfind'", "'findscu'") == err
