@@ -411,3 +411,83 @@ def test_arguments_line_at_every_level(level, workdir):
         assert err.startswith(line.replace("'fastfind'", "'findscu'"))
     if level in ([], ["-q"], ["-ll", "fatal"], ["-ll", "off"], ["-ll", "error"], ["-ll", "warn"]):
         assert ours.stderr.replace("'fastfind'", "'findscu'") == err
+
+
+# -- AE titles (issue 9 item 5) -------------------------------------------------------------------
+
+
+def _requested_titles(cmd: list[str], executable: str | None = None) -> tuple[int, bytes, bytes]:
+    """Run ``cmd`` + ``127.0.0.1 <port> -k PatientName`` against a listener that records the
+    A-ASSOCIATE-RQ and rejects it; return (exit code, called AE, calling AE) as sent."""
+    import struct
+    import sys
+
+    import servers
+
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        srv.settimeout(20)
+        port = srv.getsockname()[1]
+        if executable is None:
+            env = {"PYTHONPATH": str(servers.REPO_ROOT), "PATH": "/usr/bin:/bin"}
+            argv = [sys.executable, "-m", "fastfind"]
+        else:
+            env, argv = None, ["findscu"]
+        proc = subprocess.Popen([*argv, *cmd, "127.0.0.1", str(port), "-k", "PatientName"],
+                                executable=executable, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        conn, _ = srv.accept()
+        with conn:
+            conn.settimeout(20)
+            pdu = b""
+            while len(pdu) < 6 or len(pdu) < 6 + struct.unpack(">I", pdu[2:6])[0]:
+                chunk = conn.recv(65536)
+                assert chunk
+                pdu += chunk
+            conn.sendall(bytes([3, 0, 0, 0, 0, 4, 0, 1, 1, 1]))  # A-ASSOCIATE-RJ
+        return proc.wait(20), pdu[10:26], pdu[26:42]
+
+
+AE_SENT = [["-aet", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"], ["-aec", "0123456789abcdef0"],
+           ["-aet", " LEAD"], ["-aec", "A B"], ["-aet", "x" * 16 + "\\\t\xe9"], ["-aec", "~!@"]]
+
+
+@needs_findscu
+@pytest.mark.parametrize("args", AE_SENT, ids=[repr(a[1]) for a in AE_SENT])
+def test_ae_titles_sent_like_findscu(args):
+    """Titles findscu sends (cut to 16 characters) are sent byte for byte the same."""
+    assert _requested_titles(args, FINDSCU) == _requested_titles(args)
+
+
+AE_BAD = [("", "must not be empty"), ("   ", "'   ' must not be all spaces"),
+          ("\xe9t\xe9", "'\\xe9t\\xe9' must contain printable ASCII characters only"),
+          ("A\\B", "'A\\B' must not contain a backslash"),
+          ("A\tB", "'A\\tB' must contain printable ASCII characters only"),
+          ("A\x1bB", "'A\\x1bB' must contain printable ASCII characters only"),
+          ("\udcff", "'\\udcff' must contain printable ASCII characters only")]
+
+
+@pytest.mark.parametrize("option", ["-aet", "-aec"])
+@pytest.mark.parametrize("title,problem", AE_BAD, ids=[repr(t) for t, _ in AE_BAD])
+def test_bad_ae_titles_are_command_line_errors(option, title, problem, workdir):
+    """findscu sends these (or, when empty, fails after connecting with exit 2); fastfind
+    refuses them before any network activity: one line, exit 1."""
+    long = {"-aet": "--aetitle", "-aec": "--call"}[option]
+    code, out, err = run_ours([option, title, "h", "1", "-k", "x"])
+    assert (code, out) == (1, "")
+    assert err == cmdline.header() + f"error: Invalid value for option {long} (AE title {problem})\n"
+
+
+def test_api_refuses_bad_ae_titles():
+    from fastfind.errors import UsageError
+    from fastfind.options import FindOptions
+
+    for title, problem in [*AE_BAD, ("A" * 17, "'AAAAAAAAAAAAAAAAA' must not be longer than 16 characters")]:
+        for field_name, what in (("calling_ae", "calling AE title"), ("called_ae", "called AE title")):
+            with pytest.raises(UsageError) as exc:
+                FindOptions(**{field_name: title})
+            assert str(exc.value) == f"{what} {problem}"
+    with pytest.raises(UsageError, match="must be a string"):
+        FindOptions(calling_ae=b"FINDSCU")  # type: ignore[arg-type]
+    assert FindOptions(calling_ae=" A~B ", called_ae="X" * 16).called_ae == "X" * 16

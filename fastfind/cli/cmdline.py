@@ -39,7 +39,15 @@ from dataclasses import dataclass, field
 
 from .. import _version, localfile
 from .._version import __version__
-from ..options import FindOptions, Limits, OutputOptions, TlsOptions
+from ..options import (
+    AE_TITLE_MAX,
+    FindOptions,
+    Limits,
+    OutputOptions,
+    TlsOptions,
+    ae_title_problem,
+    shown,
+)
 from . import logs
 
 PROGRAM = "fastfind"
@@ -750,9 +758,9 @@ def _parse(argv: list[str], state: dict[str, object], prog: str) -> ParsedArgs:
     _block(cmd, p, "model", [("--worklist", "worklist"), ("--patient", "patient"),
                              ("--study", "study"), ("--psonly", "psonly")])
     if cmd.find("--aetitle"):
-        p.aetitle = cmd.value()
+        p.aetitle = _ae_title(cmd)
     if cmd.find("--call"):
-        p.called_aetitle = cmd.value()
+        p.called_aetitle = _ae_title(cmd)
     _block(cmd, p, "proposed_ts", [("--propose-uncompr", "default"), ("--propose-little", "little"),
                                    ("--propose-big", "big"), ("--propose-implicit", "implicit"),
                                    ("--propose-deflated", "deflated")])
@@ -805,6 +813,16 @@ def _parse(argv: list[str], state: dict[str, object], prog: str) -> ParsedArgs:
     _tls(cmd, p.tls)
     _extensions(cmd, p)
     return p
+
+
+def _ae_title(cmd: _CmdLine) -> str:
+    """An AE title value: cut to 16 characters as findscu does, then checked (PS3.5 §6.2)."""
+    title = cmd.value()[:AE_TITLE_MAX]
+    problem = ae_title_problem(title)
+    if problem is not None:
+        value = shown(title) + " " if title else ""
+        raise _Fail(f"Invalid value for option {cmd._opt_name()} (AE title {value}{problem})")
+    return title
 
 
 def _block(cmd: _CmdLine, p: ParsedArgs, attr: str, choices: list[tuple[str, object]]) -> None:
