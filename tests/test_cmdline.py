@@ -259,14 +259,14 @@ def test_rightmost_wins_and_interleaving(workdir):
 
 
 def test_values_and_numbers(workdir):
-    p = parse("-aet", "-P", "-aec", "", "h", "1", "-k", "-S", "-to", "0x10", "-ts", "-1",
+    p = parse("-aet", "-P", "-aec", "-", "h", "1", "-k", "-S", "-to", "0x10", "-ts", "-1",
               "-ta", "010", "-td", "5abc", "-pdu", "+4096", "--repeat", "3", "--cancel", "0",
               "-xd", "+cl", "9", "-od", "out", "--abort")
-    assert (p.aetitle, p.called_aetitle, p.keys, p.model) == ("-P", "", ["-S"], "worklist")
+    assert (p.aetitle, p.called_aetitle, p.keys, p.model) == ("-P", "-", ["-S"], "worklist")
     assert (p.connect_timeout, p.socket_timeout, p.acse_timeout, p.dimse_timeout) == (16, -1, 8, 5)
     assert (p.max_pdu, p.repeat, p.cancel, p.compression_level) == (4096, 3, 0, 9)
     assert p.output_directory == "out" and p.output_directory_given and p.abort
-    assert p.expanded_argv[:4] == ["--aetitle", "-P", "--call", ""]
+    assert p.expanded_argv[:4] == ["--aetitle", "-P", "--call", "-"]
 
 
 def test_logging_options(workdir):
@@ -365,7 +365,7 @@ def free_closed_port() -> int:
 VALID = [
     ["--arguments", "-P", "-aec", "PYSCP", "-k", "QueryRetrieveLevel=PATIENT", "-sr"],
     ["--arguments", "@c3.txt"],
-    ["--arguments", "-S", "-k", "", "-aet", "", "-to", "1", "-ts", "5",
+    ["--arguments", "-S", "-k", "", "-aet", " ", "-aet", "X", "-to", "1", "-ts", "5",
      "-ta", "5", "-td", "5", "-pdu", "8192", "--repeat", "2", "--abort", "--cancel", "1",
      "+u", "-u", "+dc", "-dc", "+sr", "-X", "-Xx", "-Xs", "o.xml", "-Xlo", "1", "-od", "sub",
      "-W", "-O", "-xi", "-xe", "-xb", "-x=", "-xd", "+cl", "1", "-v", "q.dcm"],
