@@ -4,7 +4,12 @@ Parsing only, no networking. :func:`parse_command_line` reproduces the observabl
 DCMTK 3.6.7 ``findscu`` (``../shared/reference/findscu-dcmtk.md`` §1.1, §1.6):
 
 * ``@file`` arguments are replaced by the file's words (quotes group, no nesting), before
-  anything else is looked at; an unreadable command file is an error.
+  anything else is looked at; an unreadable command file is an error. Command files and
+  ``-lc`` files are read once, at most 1 MiB (:mod:`fastfind.localfile`): a FIFO works,
+  ``/dev/zero`` is too large, a NUL byte in a command file is refused.
+* ``-aet``/``-aec`` are cut to 16 characters as findscu does; a title PS3.5 does not allow
+  (empty, all spaces, non-ASCII, backslash, control characters) is an error here (findscu
+  sends it, or for an empty one fails after connecting with exit 2).
 * Arguments of two or more characters starting with ``+``/``-`` (not followed by a digit) are
   options; short names are rewritten to long names (that list is ``expanded_argv``, what
   ``--arguments`` prints). Option values are the following arguments, taken verbatim.
