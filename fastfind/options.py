@@ -10,11 +10,45 @@ import os
 import ssl
 from dataclasses import dataclass, field, replace
 
+from .errors import UsageError
+
 DEFAULT_MAX_DEPTH = 64  #: sequence nesting (DCMTK ``DCMTK_MAX_SEQUENCE_NESTING``)
 DEFAULT_MAX_IDENTIFIER = 64 << 20  #: bytes of one identifier, after inflation
 DEFAULT_MAX_COMMAND = 64 << 10  #: bytes of one command set
 MAX_IDENTIFIER = 0xFFFFFFFE  #: the largest identifier the walk can index (32-bit offsets)
 MAX_NESTING = 0x7FFFFFFF
+AE_TITLE_MAX = 16  #: PS3.5 §6.2 AE: at most 16 characters
+
+
+def ae_title_problem(title: object) -> str | None:
+    """Why ``title`` cannot be an AE title (PS3.5 §6.2: 1-16 characters of the default
+    repertoire without backslash or control characters, not all spaces), or None."""
+    if not isinstance(title, str):
+        return "must be a string"
+    if not title:
+        return "must not be empty"
+    if len(title) > AE_TITLE_MAX:
+        return f"must not be longer than {AE_TITLE_MAX} characters"
+    if not title.strip(" "):
+        return "must not be all spaces"
+    if "\\" in title:
+        return "must not contain a backslash"
+    if any(not " " <= c <= "~" for c in title):
+        return "must contain printable ASCII characters only"
+    return None
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a one-line message: control and non-ASCII characters escaped."""
+    return "'" + "".join(c if " " <= c <= "~" else ascii(c)[1:-1] for c in text) + "'"
+
+
+def check_ae_title(title: object, what: str) -> None:
+    """Raise :class:`~fastfind.errors.UsageError` unless ``title`` is a valid AE title."""
+    problem = ae_title_problem(title)
+    if problem is not None:
+        value = shown(title) + " " if isinstance(title, str) and title else ""
+        raise UsageError(f"{what} {value}{problem}")
 
 
 @dataclass(frozen=True)
@@ -100,6 +134,8 @@ class FindOptions:
         return (self.relational, self.datetime_matching, self.fuzzy_names, self.timezone_adjustment)
 
     def __post_init__(self) -> None:
+        check_ae_title(self.calling_ae, "calling AE title")
+        check_ae_title(self.called_ae, "called AE title")
         if self.socket_timeout is not None and self.socket_timeout <= 0:
             object.__setattr__(self, "socket_timeout", None)  # DCMTK: -ts 0 means none
 

@@ -43,6 +43,7 @@ from pydicom.tag import BaseTag
 from pydicom.uid import UID_dictionary
 from pydicom.valuerep import PersonName
 
+from . import localfile
 from .dicom import dictionary
 from .errors import CodecError, UsageError
 
@@ -554,11 +555,11 @@ def _guess_syntax(data: bytes) -> tuple[bool, bool]:
 
 
 def _read_dataset(path: str) -> tuple[bytes, bool, bool]:
+    """The data set bytes of a query file (read once, capped) and its ``(implicit, little)``."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = localfile.read_capped(path, localfile.QUERY_FILE_LIMIT)
     except OSError as exc:
-        raise QueryFileError(path, exc.strerror or str(exc), COND_OPEN) from None
+        raise QueryFileError(path, localfile.describe(exc), COND_OPEN) from None
     if not data:
         raise QueryFileError(path, COND_END_OF_STREAM[1], COND_END_OF_STREAM[0])
     if len(data) < 6:
@@ -576,10 +577,7 @@ def _read_dataset(path: str) -> tuple[bytes, bool, bool]:
             ) from None
     body = data[pos:]
     if ts_uid == _DEFLATED:
-        try:
-            body = zlib.decompress(body, -15)
-        except zlib.error:
-            raise QueryFileError(path, COND_PREMATURE[1], COND_PREMATURE[0]) from None
+        body = _inflate(path, body)
     if ts_uid is not None and ts_uid in _META_TS:
         implicit, little = _META_TS[ts_uid]
     elif ts_uid is not None:
@@ -587,6 +585,21 @@ def _read_dataset(path: str) -> tuple[bytes, bool, bool]:
     else:
         implicit, little = _guess_syntax(body)
     return body, implicit, little
+
+
+def _inflate(path: str, body: bytes) -> bytes:
+    """A deflated query file's data set, inflated to at most the query file cap."""
+    limit = localfile.QUERY_FILE_LIMIT
+    inflater = zlib.decompressobj(-15)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        raise QueryFileError(path, COND_PREMATURE[1], COND_PREMATURE[0]) from None
+    if len(out) > limit:
+        raise QueryFileError(path, localfile.describe(localfile.too_large(path, limit)), COND_OPEN)
+    if not inflater.eof:  # truncated stream (zlib.decompress's "incomplete" error)
+        raise QueryFileError(path, COND_PREMATURE[1], COND_PREMATURE[0])
+    return out
 
 
 _UNPACK = {

@@ -259,14 +259,14 @@ def test_rightmost_wins_and_interleaving(workdir):
 
 
 def test_values_and_numbers(workdir):
-    p = parse("-aet", "-P", "-aec", "", "h", "1", "-k", "-S", "-to", "0x10", "-ts", "-1",
+    p = parse("-aet", "-P", "-aec", "-", "h", "1", "-k", "-S", "-to", "0x10", "-ts", "-1",
               "-ta", "010", "-td", "5abc", "-pdu", "+4096", "--repeat", "3", "--cancel", "0",
               "-xd", "+cl", "9", "-od", "out", "--abort")
-    assert (p.aetitle, p.called_aetitle, p.keys, p.model) == ("-P", "", ["-S"], "worklist")
+    assert (p.aetitle, p.called_aetitle, p.keys, p.model) == ("-P", "-", ["-S"], "worklist")
     assert (p.connect_timeout, p.socket_timeout, p.acse_timeout, p.dimse_timeout) == (16, -1, 8, 5)
     assert (p.max_pdu, p.repeat, p.cancel, p.compression_level) == (4096, 3, 0, 9)
     assert p.output_directory == "out" and p.output_directory_given and p.abort
-    assert p.expanded_argv[:4] == ["--aetitle", "-P", "--call", ""]
+    assert p.expanded_argv[:4] == ["--aetitle", "-P", "--call", "-"]
 
 
 def test_logging_options(workdir):
@@ -278,7 +278,7 @@ def test_logging_options(workdir):
     assert parse("-ll", "ALL", "h", "1", "-k", "x").log_level == "trace"
     assert parse("-ll", "off", "h", "1", "-k", "x").quiet
     p = parse("-lc", "fatal.cfg", "h", "1", "-k", "x", "-X")
-    assert p.log_config == "fatal.cfg" and p.quiet and p.responses_log_level is None
+    assert p.log_config is not None and p.log_config.path == "fatal.cfg" and p.quiet and p.responses_log_level is None
     assert parse("+sr", "-lc", "fatal.cfg", "h", "1", "-k", "x").responses_log_level == "info"
 
 
@@ -365,11 +365,14 @@ def free_closed_port() -> int:
 VALID = [
     ["--arguments", "-P", "-aec", "PYSCP", "-k", "QueryRetrieveLevel=PATIENT", "-sr"],
     ["--arguments", "@c3.txt"],
-    ["--arguments", "-S", "-k", "", "-aet", "", "-to", "1", "-ts", "5",
+    ["--arguments", "-S", "-k", "", "-aet", " ", "-aet", "X", "-to", "1", "-ts", "5",
      "-ta", "5", "-td", "5", "-pdu", "8192", "--repeat", "2", "--abort", "--cancel", "1",
      "+u", "-u", "+dc", "-dc", "+sr", "-X", "-Xx", "-Xs", "o.xml", "-Xlo", "1", "-od", "sub",
      "-W", "-O", "-xi", "-xe", "-xb", "-x=", "-xd", "+cl", "1", "-v", "q.dcm"],
     ["--arguments", "-q", "-k", "a", "-tls"],
+    ["--arguments", "-k", "a", "-to", "99999999999999999999", "-ts", "2147483648", "-ta",
+     "4294967296", "-td", "9223372036854775808", "--repeat", "18446744073709551616", "--cancel",
+     "99999999999999999999", "-X", "-Xlo", "99999999999999999999", "-od", "sub"],
     ["--arguments", "-d", "-k", "a", "+tls", "k", "c", "-pw", "-pem", "+cf", "f", "+cd", "d",
      "+crl", "r", "+crv", "+py", "+rs", "s", "+wf", "w", "-rc"],
     ["--arguments", "-ll", "error", "-k", "b", "+tla", "+cs", "TLS_X", "-ic"],
@@ -387,3 +390,107 @@ def test_arguments_line_like_findscu(args, workdir):
     p = parse_command_line(full)
     line = cmdline.format_arguments_log(p.expanded_argv, "findscu")
     assert err.startswith(line) and p.arguments
+
+
+ARGUMENT_LEVELS = [[], ["-q"], ["-v"], ["-d"], ["-ll", "fatal"], ["-ll", "off"], ["-ll", "error"],
+                   ["-ll", "warn"], ["-ll", "info"], ["-ll", "trace"], ["-lc", "fatal.cfg"]]
+
+
+@needs_findscu
+@pytest.mark.parametrize("level", ARGUMENT_LEVELS, ids=[" ".join(v) or "default" for v in ARGUMENT_LEVELS])
+def test_arguments_line_at_every_level(level, workdir):
+    """findscu logs ``--arguments`` whatever the level (-lc: in its own layout, so ours is
+    checked for presence only); below INFO nothing else is compared."""
+    import servers
+
+    port = str(free_closed_port())
+    full = ["--arguments", *level, "127.0.0.1", port, "-k", "PatientName"]
+    code, _out, err = run_findscu(full, workdir)
+    ours = servers.run_fastfind(full, cwd=workdir, timeout=30)
+    assert (ours.returncode, code) == (2, 2)
+    line = cmdline.format_arguments_log(parse_command_line(full).expanded_argv)
+    assert ours.stderr.startswith(line)
+    if level[:1] != ["-lc"]:
+        assert err.startswith(line.replace("'fastfind'", "'findscu'"))
+    if level in ([], ["-q"], ["-ll", "fatal"], ["-ll", "off"], ["-ll", "error"], ["-ll", "warn"]):
+        assert ours.stderr.replace("'fastfind'", "'findscu'") == err
+
+
+# -- AE titles (issue 9 item 5) -------------------------------------------------------------------
+
+
+def _requested_titles(cmd: list[str], executable: str | None = None) -> tuple[int, bytes, bytes]:
+    """Run ``cmd`` + ``127.0.0.1 <port> -k PatientName`` against a listener that records the
+    A-ASSOCIATE-RQ and rejects it; return (exit code, called AE, calling AE) as sent."""
+    import struct
+    import sys
+
+    import servers
+
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        srv.settimeout(20)
+        port = srv.getsockname()[1]
+        if executable is None:
+            env = {"PYTHONPATH": str(servers.REPO_ROOT), "PATH": "/usr/bin:/bin"}
+            argv = [sys.executable, "-m", "fastfind"]
+        else:
+            env, argv = None, ["findscu"]
+        proc = subprocess.Popen([*argv, *cmd, "127.0.0.1", str(port), "-k", "PatientName"],
+                                executable=executable, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        conn, _ = srv.accept()
+        with conn:
+            conn.settimeout(20)
+            pdu = b""
+            while len(pdu) < 6 or len(pdu) < 6 + struct.unpack(">I", pdu[2:6])[0]:
+                chunk = conn.recv(65536)
+                assert chunk
+                pdu += chunk
+            conn.sendall(bytes([3, 0, 0, 0, 0, 4, 0, 1, 1, 1]))  # A-ASSOCIATE-RJ
+        return proc.wait(20), pdu[10:26], pdu[26:42]
+
+
+AE_SENT = [["-aet", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"], ["-aec", "0123456789abcdef0"],
+           ["-aet", " LEAD"], ["-aec", "A B"], ["-aet", "x" * 16 + "\\\t\xe9"], ["-aec", "~!@"]]
+
+
+@needs_findscu
+@pytest.mark.parametrize("args", AE_SENT, ids=[repr(a[1]) for a in AE_SENT])
+def test_ae_titles_sent_like_findscu(args):
+    """Titles findscu sends (cut to 16 characters) are sent byte for byte the same."""
+    assert _requested_titles(args, FINDSCU) == _requested_titles(args)
+
+
+AE_BAD = [("", "must not be empty"), ("   ", "'   ' must not be all spaces"),
+          ("\xe9t\xe9", "'\\xe9t\\xe9' must contain printable ASCII characters only"),
+          ("A\\B", "'A\\B' must not contain a backslash"),
+          ("A\tB", "'A\\tB' must contain printable ASCII characters only"),
+          ("A\x1bB", "'A\\x1bB' must contain printable ASCII characters only"),
+          ("\udcff", "'\\udcff' must contain printable ASCII characters only")]
+
+
+@pytest.mark.parametrize("option", ["-aet", "-aec"])
+@pytest.mark.parametrize("title,problem", AE_BAD, ids=[repr(t) for t, _ in AE_BAD])
+def test_bad_ae_titles_are_command_line_errors(option, title, problem, workdir):
+    """findscu sends these (or, when empty, fails after connecting with exit 2); fastfind
+    refuses them before any network activity: one line, exit 1."""
+    long = {"-aet": "--aetitle", "-aec": "--call"}[option]
+    code, out, err = run_ours([option, title, "h", "1", "-k", "x"])
+    assert (code, out) == (1, "")
+    assert err == cmdline.header() + f"error: Invalid value for option {long} (AE title {problem})\n"
+
+
+def test_api_refuses_bad_ae_titles():
+    from fastfind.errors import UsageError
+    from fastfind.options import FindOptions
+
+    for title, problem in [*AE_BAD, ("A" * 17, "'AAAAAAAAAAAAAAAAA' must not be longer than 16 characters")]:
+        for field_name, what in (("calling_ae", "calling AE title"), ("called_ae", "called AE title")):
+            with pytest.raises(UsageError) as exc:
+                FindOptions(**{field_name: title})
+            assert str(exc.value) == f"{what} {problem}"
+    with pytest.raises(UsageError, match="must be a string"):
+        FindOptions(calling_ae=b"FINDSCU")  # type: ignore[arg-type]
+    assert FindOptions(calling_ae=" A~B ", called_ae="X" * 16).called_ae == "X" * 16

@@ -4,7 +4,12 @@ Parsing only, no networking. :func:`parse_command_line` reproduces the observabl
 DCMTK 3.6.7 ``findscu`` (``../shared/reference/findscu-dcmtk.md`` §1.1, §1.6):
 
 * ``@file`` arguments are replaced by the file's words (quotes group, no nesting), before
-  anything else is looked at; an unreadable command file is an error.
+  anything else is looked at; an unreadable command file is an error. Command files and
+  ``-lc`` files are read once, at most 1 MiB (:mod:`fastfind.localfile`): a FIFO works,
+  ``/dev/zero`` is too large, a NUL byte in a command file is refused.
+* ``-aet``/``-aec`` are cut to 16 characters as findscu does; a title PS3.5 does not allow
+  (empty, all spaces, non-ASCII, backslash, control characters) is an error here (findscu
+  sends it, or for an empty one fails after connecting with exit 2).
 * Arguments of two or more characters starting with ``+``/``-`` (not followed by a digit) are
   options; short names are rewritten to long names (that list is ``expanded_argv``, what
   ``--arguments`` prints). Option values are the following arguments, taken verbatim.
@@ -31,14 +36,24 @@ parsed C ``long`` values; findscu casts them to 32-bit ints.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .. import _version
+from .. import _version, localfile
 from .._version import __version__
-from ..options import FindOptions, Limits, OutputOptions, TlsOptions
+from ..options import (
+    AE_TITLE_MAX,
+    FindOptions,
+    Limits,
+    OutputOptions,
+    TlsOptions,
+    ae_title_problem,
+    shown,
+)
+from . import logs
 
 PROGRAM = "fastfind"
 DESCRIPTION = "DICOM query (C-FIND) SCU"
@@ -230,7 +245,7 @@ class ParsedArgs:
     files: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     log_level: str = "warn"
-    log_config: str | None = None
+    log_config: logs.LogConfig | None = None  #: ``-lc``, read and parsed once
     log_options_given: bool = False
     quiet: bool = False
     arguments: bool = False
@@ -530,7 +545,12 @@ def _is_option(arg: str) -> bool:
 
 
 def _expand_command_files(argv: Sequence[str]) -> list[str]:
-    """Replace ``@file`` arguments by the file's words; command files do not nest."""
+    """Replace ``@file`` arguments by the file's words; command files do not nest.
+
+    A command file is read once with :data:`~fastfind.localfile.COMMAND_FILE_LIMIT` (a FIFO
+    or ``<(...)`` works; ``/dev/zero`` is too large); a directory holds no words, as in findscu.
+    A NUL byte cannot be part of an argument, so a file holding one is refused.
+    """
     out: list[str] = []
     for arg in argv:
         if len(arg) < 2 or arg[0] != "@":
@@ -538,14 +558,16 @@ def _expand_command_files(argv: Sequence[str]) -> list[str]:
             continue
         name = arg[1:]
         try:
-            if os.path.isdir(name):
-                data = ""
-            else:
-                with open(name, "rb") as f:
-                    data = f.read().decode("utf-8", "surrogateescape")
-        except OSError:
+            raw = localfile.read_capped(name, localfile.COMMAND_FILE_LIMIT)
+        except IsADirectoryError:
+            raw = b""
+        except OSError as exc:
+            if exc.errno in (errno.EFBIG, errno.ETIMEDOUT):
+                raise _Fail(f"Cannot read command file '{name}': {localfile.describe(exc)}") from None
             raise _Fail(f"Cannot open command file '{name}'") from None
-        out.extend(_split_command_file(data))
+        if b"\0" in raw:
+            raise _Fail(f"Cannot read command file '{name}': it contains a NUL byte")
+        out.extend(_split_command_file(raw.decode("utf-8", "surrogateescape")))
     return out
 
 
@@ -754,9 +776,9 @@ def _parse(argv: list[str], state: dict[str, object], prog: str) -> ParsedArgs:
     _block(cmd, p, "model", [("--worklist", "worklist"), ("--patient", "patient"),
                              ("--study", "study"), ("--psonly", "psonly")])
     if cmd.find("--aetitle"):
-        p.aetitle = cmd.value()
+        p.aetitle = _ae_title(cmd)
     if cmd.find("--call"):
-        p.called_aetitle = cmd.value()
+        p.called_aetitle = _ae_title(cmd)
     _block(cmd, p, "proposed_ts", [("--propose-uncompr", "default"), ("--propose-little", "little"),
                                    ("--propose-big", "big"), ("--propose-implicit", "implicit"),
                                    ("--propose-deflated", "deflated")])
@@ -811,6 +833,16 @@ def _parse(argv: list[str], state: dict[str, object], prog: str) -> ParsedArgs:
     return p
 
 
+def _ae_title(cmd: _CmdLine) -> str:
+    """An AE title value: cut to 16 characters as findscu does, then checked (PS3.5 §6.2)."""
+    title = cmd.value()[:AE_TITLE_MAX]
+    problem = ae_title_problem(title)
+    if problem is not None:
+        value = shown(title) + " " if title else ""
+        raise _Fail(f"Invalid value for option {cmd._opt_name()} (AE title {value}{problem})")
+    return title
+
+
 def _block(cmd: _CmdLine, p: ParsedArgs, attr: str, choices: list[tuple[str, object]]) -> None:
     """An option block without side effects: the rightmost option present wins."""
     cmd.begin_block()
@@ -846,38 +878,26 @@ def _logging(cmd: _CmdLine, p: ParsedArgs, state: dict[str, object]) -> None:
             raise _Fail("Specified --log-config file does not exist")
         if not os.access(path, os.R_OK):
             raise _Fail("Specified --log-config file cannot be read")
-        props = _read_properties(path)
+        try:
+            config = logs.read_config(path)
+        except OSError as exc:
+            raise _Fail(f"Specified --log-config file cannot be read: {localfile.describe(exc)}"
+                        ) from None
+        props = config.properties
         if not props:
             raise _Fail("Specified --log-config file does not contain any settings")
         if not any(k.startswith("log4cplus.") for k in props):
             raise _Fail("Specified --log-config file does not contain any valid settings")
         if "log4cplus.rootLogger" not in props:
             raise _Fail("Specified --log-config file does not set up log4cplus.rootLogger")
-        p.log_config = path
-        first = props["log4cplus.rootLogger"].split(",")[0].strip().upper()
-        root_level = {"ALL": "trace"}.get(first, first.lower() if first else "debug")
+        p.log_config = config
+        root_level = config.root_level
     if level is not None:
         p.log_level = level
     p.log_options_given = any(cmd.find(o, "first") for o in (
         "--log-config", "--quiet", "--verbose", "--debug", "--log-level"))
     state["quiet"] = p.quiet = root_level in ("fatal", "off")
     p.arguments = cmd.find("--arguments")
-
-
-def _read_properties(path: str) -> dict[str, str]:
-    """A log4cplus properties file: ``key = value`` lines, ``#`` comments."""
-    props: dict[str, str] = {}
-    with open(path, "rb") as f:
-        for raw in f.read().decode("utf-8", "surrogateescape").split("\n"):
-            line = raw.lstrip()
-            if not line or line[0] == "#":
-                continue
-            if line.endswith("\r"):
-                line = line[:-1]
-            if "=" in line:
-                key, value = line.split("=", 1)
-                props[key.rstrip()] = value.strip()
-    return props
 
 
 _TLS_ANY = "--enable-tls or --anonymous-tls"

@@ -75,7 +75,7 @@ class Run:
             log.log(logs.level_of(level), message)
         if a.arguments:
             shown = "".join(f"'{x}' " for x in a.expanded_argv if x)
-            log.info(f"calling 'fastfind' with {len(a.expanded_argv)} arguments: {shown}\n")
+            logs.always(f"calling 'fastfind' with {len(a.expanded_argv)} arguments: {shown}\n")
         log.debug(f"$fastfind: fastfind v{__version__} $")
         try:
             client = FindClient(a.peer, a.port, self._find_options())

@@ -25,10 +25,13 @@ Public API (used by the query builder, the dump and the XML/CSV writers):
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+
+from .. import localfile
 
 Entry = tuple[str, str, str]  # (vr, vm, name)
 
@@ -280,11 +283,13 @@ def load_file(d: _Dictionary, path: str, log: _LogLines) -> bool | None:
     try:
         if not os.path.isfile(path):
             raise OSError
-        with open(path, encoding="latin-1") as fh:
-            lines = fh.read().split("\n")
-    except OSError:
+        raw = localfile.read_capped(path, localfile.DICTIONARY_LIMIT)
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            log.append(("E", f"DcmDataDictionary: {path}: {localfile.describe(exc)}"))
         log.append(("E", f"DcmDataDictionary: Cannot open file: {path}"))
         return None
+    lines = raw.decode("latin-1").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     errors = 0
     if lines and lines[-1] == "":
         lines.pop()

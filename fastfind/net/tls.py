@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import getpass
 import logging
 import os
@@ -49,6 +50,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from .. import localfile
 from ..errors import UsageError
 from ..options import TlsOptions
 
@@ -56,6 +58,7 @@ log = logging.getLogger("fastfind")
 
 PASSWORD_PROMPT = "Enter PEM pass phrase:"
 SEED_SIZE = 1024
+SEED_READ_LIMIT = 1 << 20  #: ``+rs``: bytes mixed in at most (``/dev/urandom`` is fine)
 
 #: DCMTK's ciphersuite names (IANA) -> OpenSSL names; the names ``+cs`` accepts.
 OPENSSL_CIPHERS: dict[str, str] = {
@@ -336,6 +339,20 @@ def _check_extra_cipher(profile: Profile, suite: str) -> None:
                     "encrypt_then_mac extension (we do).")
 
 
+# -- local files ---------------------------------------------------------------------------------
+
+
+def _read_tls_file(path: str) -> bytes:
+    """A key, certificate or CRL file, read once with :data:`~fastfind.localfile.TLS_FILE_LIMIT`."""
+    return localfile.read_capped(path, localfile.TLS_FILE_LIMIT)
+
+
+def _log_cap(what: str, path: str, exc: BaseException) -> None:
+    """Say why a file was not used when the reason is ours (too large, no data in time)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.EFBIG, errno.ETIMEDOUT):
+        log.warning(f"{what} file '{path}': {localfile.describe(exc)}")
+
+
 # -- trusted certificates and CRLs ---------------------------------------------------------------
 
 
@@ -343,18 +360,15 @@ def _add_trusted_file(ctx: ssl.SSLContext, path: str, der: bool, what: str,
                       errors: _ErrorQueue) -> None:
     """``+cf``/``+crl``: add the file's certificates or CRLs; on failure warn and go on."""
     try:
-        if not der:
-            ctx.load_verify_locations(cafile=path)
-        else:
-            with open(path, "rb") as f:
-                data = f.read()
-            if what == "certificate":
-                ctx.load_verify_locations(cadata=data)
-            else:
-                with _private_file(_pem("X509 CRL", data)) as pem_path:
-                    ctx.load_verify_locations(cafile=pem_path)
+        data = _read_tls_file(path)
+        if der and what == "certificate":
+            ctx.load_verify_locations(cadata=data)
+        else:  # OpenSSL parses a PEM file itself (certificates and CRLs alike)
+            with _private_file(_pem("X509 CRL", data) if der else data) as pem_path:
+                ctx.load_verify_locations(cafile=pem_path)
     except (OSError, ssl.SSLError, ValueError) as exc:
         errors.report(_openssl_errors(exc, _E_NO_START_LINE))
+        _log_cap(what, path, exc)
         log.warning(f"unable to load {what} file '{path}', ignoring")
 
 
@@ -369,8 +383,7 @@ def _add_trusted_dir(ctx: ssl.SSLContext, path: str, der: bool) -> None:
         for name in sorted(os.listdir(path)):
             if re.fullmatch(r"[0-9a-f]{8}\.\d+", name):
                 with contextlib.suppress(OSError, ssl.SSLError, ValueError):
-                    with open(os.path.join(path, name), "rb") as f:
-                        ctx.load_verify_locations(cadata=f.read())
+                    ctx.load_verify_locations(cadata=_read_tls_file(os.path.join(path, name)))
 
 
 # -- our key and certificate ---------------------------------------------------------------------
@@ -383,22 +396,22 @@ def _load_key_and_certificate(ctx: ssl.SSLContext, key: str, cert: str, der: boo
     key_error = f"000b:0004 Unable to load private TLS key from '{key}'"
     pair_error = f"000b:0006 Private key '{key}' and certificate '{cert}' do not match"
     try:
-        with open(key, "rb") as f:
-            key_data = f.read()
+        key_data = _read_tls_file(key)
     except OSError as exc:
         errors.report(_openssl_errors(exc))
+        _log_cap("private key", key, exc)
         raise UsageError(key_error) from None
     key_pem = _key_as_pem(key_data, der)
     if key_pem is None:
         errors.report([_E_UNSUPPORTED])
         raise UsageError(key_error)
     try:
-        with open(cert, "rb") as f:
-            cert_data = f.read()
+        cert_data = _read_tls_file(cert)
         cert_pem = ssl.DER_cert_to_PEM_cert(cert_data).encode() if der else cert_data
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=cert_pem.decode("latin-1"))
     except (OSError, ssl.SSLError, ValueError) as exc:
         errors.report(_openssl_errors(exc, _E_NO_START_LINE))
+        _log_cap("certificate", cert, exc)
         raise UsageError(pair_error) from None
 
     answer: list[str] = []
@@ -511,8 +524,7 @@ def _read_seed(path: str | None) -> None:
     if not path:
         return
     with contextlib.suppress(OSError):
-        with open(path, "rb") as f:
-            data = f.read(1 << 20)
+        data = localfile.read_capped(path, SEED_READ_LIMIT, truncate=True)
         if data:
             ssl.RAND_add(data, 0.0)
 

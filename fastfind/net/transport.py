@@ -22,9 +22,16 @@ class TLSClosed(ConnectionClosed):
     """The TLS layer failed after the handshake (e.g. a TLS 1.3 peer refusing our certificate)."""
 
 
+#: Waits of this many seconds (68 years) or more are "very long": no deadline at all, as DCMTK
+#: treats timeouts beyond its 32-bit range. Keeps every wait within what ``settimeout`` and
+#: ``poll`` can represent.
+LONGEST_WAIT = float(2**31)
+
+
 def deadline_after(seconds: float | None) -> float | None:
-    """Absolute deadline ``seconds`` from now (``None`` or ``<= 0`` -> no deadline)."""
-    if seconds is None or seconds <= 0:
+    """Absolute deadline ``seconds`` from now (``None``, ``<= 0``, NaN, or at least
+    :data:`LONGEST_WAIT` (``inf`` too) -> no deadline)."""
+    if seconds is None or not 0 < seconds < LONGEST_WAIT:
         return None
     return time.monotonic() + seconds
 
@@ -127,12 +134,14 @@ class Transport:
 
 
 def _remaining(deadline: float | None) -> float | None:
+    """Seconds left until ``deadline`` for ``settimeout`` (never more than
+    :data:`LONGEST_WAIT`, so a deadline made elsewhere cannot overflow it)."""
     if deadline is None:
         return None
     left = deadline - time.monotonic()
     if left <= 0:
         raise Deadline("deadline expired")
-    return left
+    return left if left < LONGEST_WAIT else None
 
 
 def _handshake(
