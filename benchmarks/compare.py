@@ -1,16 +1,20 @@
-"""Macro benchmark: fastfind vs DCMTK findscu vs pynetdicom's findscu, against the replay SCP.
+"""Macro benchmark: fastfind vs DCMTK findscu (vs pynetdicom's findscu), every output, one run.
 
-One run on one machine. For each size N and mode (quiet ``-q``; extraction ``-X -od DIR``, or
-``-w`` in DIR for pynetdicom), every client pulls N C-FIND responses from the in-process replay
-SCP (benchmarks/replay_scp.py), the clients alternating in each round. Measured per run: wall
-time, the child's user+sys CPU and peak RSS (``os.wait4``), and the SCP's own CPU. Each run is
-verified: exit code 0, the SCP sent N pending responses + Success on one released association,
-and in extraction mode N ``rsp*.dcm`` files exist. A baseline run with N=0 per client gives the
-start-up cost, so "net CPU" is ``(cpu(N) - cpu(0)) / N``. The disk floor (N plain files of the
-same size, 1 thread and a small pool) is measured in the same run.
+For each size N, output mode and storage, every client pulls N C-FIND responses from the
+in-process replay SCP (benchmarks/replay_scp.py), the clients alternating in each round. Modes:
+``quiet`` (``-q``, nothing written), ``X`` (rspNNNN.dcm), ``Xx`` (rspNNNN.xml), ``Xs`` (one XML
+file), ``json``, ``ndjson``, ``csv``, ``parquet``. DCMTK has the first four; fastfind's table
+outputs are held against what DCMTK needs to only *receive* the responses (its ``quiet`` run),
+since no DCMTK tool writes them. Storages: ``tmpfs`` (/dev/shm: the client's own cost) and
+``disk`` (what users see; the file system's cost included). Measured per run: wall time, the
+child's user+sys CPU and peak RSS (``wait4``), and the SCP's own CPU. Every run is verified: exit
+code 0, N pending responses + Success on one released association, and the output complete (N
+files, N records). A baseline run with N=0 gives the start-up cost ("net CPU"). The disk floor
+(N plain files, 1 thread and a small pool) is measured in the same run, and ``--rss-sizes`` runs
+fastfind alone at growing N to show peak RSS stays flat in every format.
 
-    python benchmarks/compare.py                      # sizes 10000,100000, 3 runs
-    python benchmarks/compare.py --sizes 1000 --runs 1 --json out.json
+    python benchmarks/compare.py                      # sizes 30000,100000, 3 runs, all modes
+    python benchmarks/compare.py --sizes 1000 --runs 1 --json out.json --chart out.svg
 """
 
 from __future__ import annotations
@@ -38,7 +42,34 @@ sys.path.insert(0, str(HERE))
 import replay_scp  # noqa: E402
 
 CLIENTS = ("fastfind", "dcmtk", "pynetdicom")
-MODES = ("quiet", "extract")
+MODES = ("quiet", "X", "Xx", "Xs", "json", "ndjson", "csv", "parquet")
+STORAGES = ("tmpfs", "disk")
+#: the options of each mode; {od} is the run's output directory
+MODE_ARGS = {
+    "quiet": [],
+    "X": ["-X", "-od", "{od}"],
+    "Xx": ["-Xx", "-od", "{od}"],
+    "Xs": ["-Xs", "all.xml", "-od", "{od}"],
+    "json": ["--extract-json", "{od}/all.json"],
+    "ndjson": ["--extract-ndjson", "{od}/all.ndjson"],
+    "csv": ["--extract-csv", "{od}/all.csv"],
+    "parquet": ["--extract-parquet", "{od}/all.parquet"],
+}
+SUPPORTS = {
+    "fastfind": set(MODES),
+    "dcmtk": {"quiet", "X", "Xx", "Xs"},
+    "pynetdicom": {"quiet", "X"},
+}
+#: issue targets: mode -> (what fastfind is compared with, max ratio of wall times)
+TARGETS = {
+    "X": ("X", 0.5),
+    "Xx": ("Xx", 0.5),
+    "Xs": ("Xs", 0.5),
+    "json": ("quiet", 1.0),
+    "ndjson": ("quiet", 1.0),
+    "parquet": ("quiet", 1.0),
+    "csv": ("quiet", 0.8),
+}
 KEYS = {
     "study": ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "PatientName=", "-k", "PatientID=",
               "-k", "StudyInstanceUID=", "-k", "StudyDate=", "-k", "AccessionNumber=",
@@ -65,11 +96,12 @@ class Run:
 
 @dataclass
 class Cell:
-    """All runs of one client for one (N, mode)."""
+    """All runs of one client for one (N, mode, storage)."""
 
     n: int
     mode: str
     client: str
+    storage: str = "-"
     runs: list[Run] = field(default_factory=list)
 
     def median(self, attr: str) -> float | None:
@@ -84,27 +116,46 @@ def client_command(
     """argv and cwd for one run of ``client``."""
     keys = KEYS[kind]
     target = ["127.0.0.1", str(port)]
+    extra = [a.replace("{od}", str(outdir)) for a in MODE_ARGS[mode]]
     if client == "fastfind":
-        argv = [sys.executable, "-m", "fastfind", "-q", *keys, *target]
-    elif client == "dcmtk":
-        argv = [shutil.which("findscu") or "findscu", "-q", *keys, *target]
-    elif client == "pynetdicom":
+        return [sys.executable, "-m", "fastfind", "-q", *keys, *extra, *target], None
+    if client == "dcmtk":
+        return [shutil.which("findscu") or "findscu", "-q", *keys, *extra, *target], None
+    if client == "pynetdicom":
         argv = [sys.executable, "-m", "pynetdicom", "findscu", "-q", *keys, *target]
-        return (argv + ["-w"] if mode == "extract" else argv), outdir
-    else:
-        raise ValueError(client)
-    return (argv + ["-X", "-od", str(outdir)] if mode == "extract" else argv), None
+        return (argv + ["-w"] if mode == "X" else argv), outdir
+    raise ValueError(client)
+
+
+def output_count(mode: str, outdir: Path) -> int | None:
+    """How many responses the run's output holds (None for quiet)."""
+    if mode == "quiet":
+        return None
+    if mode in ("X", "Xx"):
+        suffix = ".dcm" if mode == "X" else ".xml"
+        with os.scandir(outdir) as it:
+            return sum(1 for e in it if e.name.startswith("rsp") and e.name.endswith(suffix))
+    path = outdir / Path(MODE_ARGS[mode][1]).name
+    if not path.exists():
+        return 0
+    if mode == "parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.read_metadata(path).num_rows)
+    data = path.read_bytes()
+    if mode == "Xs":
+        return data.count(b"<data-set ")
+    if mode == "json":
+        return sum(1 for line in data.split(b"\n") if line.startswith(b"{"))
+    if mode == "csv":
+        return data.count(b"\r\n") - 1
+    return data.count(b"\n")
 
 
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     return env
-
-
-def count_rsp(outdir: Path) -> int:
-    with os.scandir(outdir) as it:
-        return sum(1 for e in it if e.name.startswith("rsp") and e.name.endswith(".dcm"))
 
 
 _SPAWN_C = r"""
@@ -219,11 +270,11 @@ def run_client(
         why.append(f"SCP saw {sent} on {len(assocs)} association(s), "
                    f"released={[a.released for a in assocs]}")
     size = 0
-    if mode == "extract":
-        run.files = count_rsp(outdir)
+    if mode != "quiet" and code == 0:
+        run.files = output_count(mode, outdir)
         if run.files != n:
-            why.append(f"{run.files} rsp files, expected {n}")
-        elif n:
+            why.append(f"{run.files} responses in the {mode} output, expected {n}")
+        elif n and mode == "X":
             size = sum(e.stat().st_size for e in os.scandir(outdir)) // n
     if why:
         run.ok = False
@@ -240,7 +291,7 @@ def probe(
     """Why ``client`` cannot be benchmarked, or None if a 3-response query works in both modes."""
     if client == "dcmtk" and shutil.which("findscu") is None:
         return "findscu not on PATH"
-    for mode in MODES:
+    for mode in ("quiet", "X"):
         run, _ = run_client(server, launcher, client, 3, mode, kind, workdir, 60)
         if not run.ok:
             return f"{mode} probe failed: {run.why}"
@@ -329,30 +380,38 @@ def _fmt(v: float | None, spec: str) -> str:
     return "—" if v is None else format(v, spec)
 
 
-def report(cells: list[Cell], baseline: dict[str, Cell], floors: list[dict]) -> str:  # type: ignore[type-arg]
+def _reference(cells: dict[tuple[int, str, str, str], Cell], c: Cell, mode: str | None = None) -> Cell | None:
+    """DCMTK's cell that ``c`` is compared with: the same mode and storage, or its quiet run."""
+    mode = mode or (c.mode if c.mode in SUPPORTS["dcmtk"] else "quiet")
+    storage = "-" if mode == "quiet" else c.storage
+    return cells.get((c.n, mode, "dcmtk", storage))
+
+
+def report(cells: dict[tuple[int, str, str, str], Cell], baseline: dict[str, Cell],
+           floors: list[dict]) -> str:  # type: ignore[type-arg]
     lines = [
-        "| N | mode | client | ok | wall s | wall µs/rsp | CPU µs/rsp | net CPU µs/rsp "
-        "| peak RSS MiB | SCP CPU µs/rsp | CPU × DCMTK | wall × DCMTK |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| N | output | storage | client | ok | wall s | wall µs/rsp | CPU µs/rsp | net CPU µs/rsp "
+        "| peak RSS MiB | SCP CPU µs/rsp | CPU × DCMTK | wall × DCMTK | vs DCMTK |",
+        "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    ref = {(c.n, c.mode): c for c in cells if c.client == "dcmtk"}
-    for c in cells:
+    for c in cells.values():
         wall, cpu = c.median("wall"), c.median("cpu")
         rss, scp = c.median("maxrss_kib"), c.median("scp_cpu")
         base = baseline.get(c.client)
         base_cpu = base.median("cpu") if base else None
         net = (cpu - base_cpu) / c.n * 1e6 if cpu is not None and base_cpu is not None else None
-        r = ref.get((c.n, c.mode))
+        r = _reference(cells, c)
         rcpu = r.median("cpu") if r else None
         rwall = r.median("wall") if r else None
         ok = sum(x.ok for x in c.runs)
         lines.append(
-            f"| {c.n} | {c.mode} | {c.client} | {ok}/{len(c.runs)} | {_fmt(wall, '.3f')} "
+            f"| {c.n} | {c.mode} | {c.storage} | {c.client} | {ok}/{len(c.runs)} | {_fmt(wall, '.3f')} "
             f"| {_fmt(wall and wall / c.n * 1e6, '.1f')} | {_fmt(cpu and cpu / c.n * 1e6, '.1f')} "
             f"| {_fmt(net, '.1f')} | {_fmt(rss and rss / 1024, '.1f')} "
             f"| {_fmt(scp and scp / c.n * 1e6, '.2f')} "
             f"| {_fmt(cpu / rcpu if cpu and rcpu else None, '.2f')} "
-            f"| {_fmt(wall / rwall if wall and rwall else None, '.2f')} |"
+            f"| {_fmt(wall / rwall if wall and rwall else None, '.2f')} "
+            f"| {'-' if r is None else r.mode} |"
         )
     lines += ["", "Start-up (N=0, quiet): " + ", ".join(
         f"{name} {_fmt(b.median('wall'), '.3f')} s wall / {_fmt(b.median('cpu'), '.3f')} s CPU"
@@ -362,40 +421,88 @@ def report(cells: list[Cell], baseline: dict[str, Cell], floors: list[dict]) -> 
             "",
             "Disk floor (plain open/write/close of N files in one new directory):",
             "",
-            "| N | bytes/file | threads | wall µs/file | CPU µs/file |",
-            "|---:|---:|---:|---:|---:|",
+            "| N | storage | bytes/file | threads | wall µs/file | CPU µs/file |",
+            "|---:|---|---:|---:|---:|---:|",
         ]
         for f in floors:
-            lines.append(f"| {f['n']} | {f['size']} | {f['threads']} | {f['wall_us']:.1f} "
+            lines.append(f"| {f['n']} | {f['storage']} | {f['size']} | {f['threads']} | {f['wall_us']:.1f} "
                          f"| {f['cpu_us']:.1f} |")
     return "\n".join(lines)
+
+
+def targets(cells: dict[tuple[int, str, str, str], Cell]) -> tuple[str, list[dict]]:  # type: ignore[type-arg]
+    """The issue's targets, each with fastfind's ratio in this run."""
+    rows: list[dict] = []  # type: ignore[type-arg]
+    for c in cells.values():
+        if c.client != "fastfind":
+            continue
+        if c.mode == "quiet":
+            r = _reference(cells, c)
+            cpu, rcpu = c.median("cpu"), r.median("cpu") if r else None
+            if cpu and rcpu:
+                rows.append({"n": c.n, "mode": "quiet", "storage": "-", "measure": "CPU",
+                             "vs": "quiet", "ratio": cpu / rcpu, "target": 0.35})
+            continue
+        vs, limit = TARGETS[c.mode]
+        if c.mode == "X" and c.storage == "disk":
+            limit = 0.7
+        elif c.mode == "X" and c.n < 100000:
+            limit = 0.6
+        r = _reference(cells, c, vs)
+        wall, rwall = c.median("wall"), r.median("wall") if r else None
+        if wall and rwall:
+            rows.append({"n": c.n, "mode": c.mode, "storage": c.storage, "measure": "wall",
+                         "vs": vs, "ratio": wall / rwall, "target": limit})
+    lines = ["| N | output | storage | fastfind / DCMTK | DCMTK run | ratio | target | met |",
+             "|---:|---|---|---|---|---:|---:|---|"]
+    for row in rows:
+        met = "yes" if row["ratio"] <= row["target"] else "**no**"
+        lines.append(f"| {row['n']} | {row['mode']} | {row['storage']} | {row['measure']} | {row['vs']} "
+                     f"| {row['ratio']:.2f} | ≤ {row['target']:.2f} | {met} |")
+    return "\n".join(lines), rows
+
+
+def storage_dirs(storages: list[str], base: str | None) -> dict[str, Path]:
+    """A fresh work directory per storage: tmpfs under /dev/shm, disk under ``base`` (or /var/tmp)."""
+    out = {}
+    for st in storages:
+        parent = "/dev/shm" if st == "tmpfs" else (base or "/var/tmp")
+        out[st] = Path(tempfile.mkdtemp(prefix=f"fastfind-bench-{st}-", dir=parent))
+    return out
 
 
 # ---- main ----------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sizes", default="10000,100000", help="comma-separated response counts")
-    p.add_argument("--runs", type=int, default=3, help="runs per (size, mode, client)")
-    p.add_argument("--clients", default=",".join(CLIENTS))
+    p.add_argument("--sizes", default="30000,100000", help="comma-separated response counts")
+    p.add_argument("--runs", type=int, default=3, help="runs per (size, mode, storage, client)")
+    p.add_argument("--clients", default="fastfind,dcmtk")
     p.add_argument("--modes", default=",".join(MODES))
+    p.add_argument("--storage", default=",".join(STORAGES), help="tmpfs and/or disk")
     p.add_argument("--kind", choices=("study", "worklist"), default="study")
     p.add_argument("--max-pdu", type=int, default=16384, help="the SCP's max PDU (0 = unlimited)")
     p.add_argument("--floor-threads", type=int, default=4, help="pool size for the disk floor")
-    p.add_argument("--workdir", default=None, help="where extraction writes (default: $TMPDIR)")
+    p.add_argument("--workdir", default=None, help="the disk storage's directory (default /var/tmp)")
     p.add_argument("--timeout", type=float, default=1800, help="seconds before a run is killed")
+    p.add_argument("--rss-sizes", default="", help="fastfind alone at these N, every mode (tmpfs)")
     p.add_argument("--json", dest="json_out", default=None, help="also write results here")
+    p.add_argument("--chart", default=None, help="draw the ratios as an SVG chart here")
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     modes = [m for m in args.modes.split(",") if m]
     clients = [c for c in args.clients.split(",") if c]
+    storages = [s for s in args.storage.split(",") if s]
+    rss_sizes = [int(s) for s in args.rss_sizes.split(",") if s]
     if not sizes or any(n < 1 for n in sizes) or set(modes) - set(MODES) or \
-            set(clients) - set(CLIENTS) or args.runs < 1:
-        p.error("bad --sizes/--modes/--clients/--runs")
-    workdir = Path(tempfile.mkdtemp(prefix="fastfind-bench-", dir=args.workdir))
-
+            set(clients) - set(CLIENTS) or set(storages) - set(STORAGES) or args.runs < 1:
+        p.error("bad --sizes/--modes/--clients/--storage/--runs")
+    dirs = storage_dirs(storages or ["tmpfs"], args.workdir)
+    workdir = next(iter(dirs.values()))
     try:
         launcher = make_launcher(workdir)
         info = machine(workdir)
+        for st, d in dirs.items():
+            info[f"storage {st}"] = f"{d} on {_fs_type(d)}"
         floor_rss = spawn(launcher, ["true"], None, workdir / "true.stderr", 30)[4]
         kind_ = "C fork/exec/wait4" if len(launcher) == 1 else "python -S fork/exec/wait4"
         info["launcher"] = f"{kind_} (peak RSS floor {floor_rss / 1024:.1f} MiB)"
@@ -405,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         print(flush=True)
 
         server = replay_scp.ReplayServer(0, 0, args.kind, max_pdu=args.max_pdu,
-                                     idle_timeout=args.timeout)
+                                         idle_timeout=args.timeout)
         server.warm((args.kind,))
         server.start()
         try:
@@ -417,7 +524,13 @@ def main(argv: list[str] | None = None) -> int:
                     clients.remove(c)
                     print(f"skipping {c}: {why}", file=sys.stderr, flush=True)
             baseline = {c: Cell(0, "quiet", c) for c in clients}
-            cells = {(n, m, c): Cell(n, m, c) for n in sizes for m in modes for c in clients}
+            cells: dict[tuple[int, str, str, str], Cell] = {}
+            for n in sizes:
+                for m in modes:
+                    for st in (["-"] if m == "quiet" else storages):
+                        for c in clients:
+                            if m in SUPPORTS[c]:
+                                cells[(n, m, c, st)] = Cell(n, m, c, st)
             floors: list[dict] = []  # type: ignore[type-arg]
             sizes_seen: list[int] = []
             for r in range(args.runs):
@@ -427,51 +540,86 @@ def main(argv: list[str] | None = None) -> int:
                                                        workdir, args.timeout)[0])
                 for n in sizes:
                     for m in modes:
-                        for c in order:
-                            run, size = run_client(server, launcher, c, n, m, args.kind, workdir,
-                                                   args.timeout)
-                            cells[(n, m, c)].runs.append(run)
-                            if size:
-                                sizes_seen.append(size)
-                            state = "ok" if run.ok else f"FAILED: {run.why}"
-                            print(f"round {r + 1}: N={n} {m} {c}: {run.wall:.3f} s wall, "
-                                  f"{run.cpu:.3f} s CPU, {state}", file=sys.stderr, flush=True)
+                        for st in (["-"] if m == "quiet" else storages):
+                            for c in order:
+                                cell = cells.get((n, m, c, st))
+                                if cell is None:
+                                    continue
+                                where = dirs.get(st, workdir)
+                                run, size = run_client(server, launcher, c, n, m, args.kind, where,
+                                                       args.timeout)
+                                cell.runs.append(run)
+                                if size:
+                                    sizes_seen.append(size)
+                                state = "ok" if run.ok else f"FAILED: {run.why}"
+                                print(f"round {r + 1}: N={n} {m} {st} {c}: {run.wall:.3f} s wall, "
+                                      f"{run.cpu:.3f} s CPU, {state}", file=sys.stderr, flush=True)
+            rss_cells: list[Cell] = []
+            if rss_sizes and "fastfind" in clients:
+                for m in modes:
+                    for n in rss_sizes:
+                        run, _ = run_client(server, launcher, "fastfind", n, m, args.kind,
+                                            dirs.get("tmpfs", workdir), args.timeout)
+                        cell = Cell(n, m, "fastfind", "tmpfs", [run])
+                        rss_cells.append(cell)
+                        print(f"rss: N={n} {m}: {run.maxrss_kib / 1024:.1f} MiB "
+                              f"{'ok' if run.ok else run.why}", file=sys.stderr, flush=True)
             fsize = int(statistics.median(sizes_seen)) if sizes_seen else 440
-            for n in sizes:
-                for threads in (1, args.floor_threads):
-                    walls, cpus = [], []
-                    for _ in range(args.runs):
-                        w, c = disk_floor(n, fsize, workdir, threads)
-                        walls.append(w)
-                        cpus.append(c)
-                    floors.append({"n": n, "size": fsize, "threads": threads,
-                                   "wall_us": statistics.median(walls) / n * 1e6,
-                                   "cpu_us": statistics.median(cpus) / n * 1e6})
+            if "X" in modes:
+                for st, d in dirs.items():
+                    for n in sizes:
+                        for threads in (1, args.floor_threads):
+                            walls, cpus = [], []
+                            for _ in range(args.runs):
+                                w, cp = disk_floor(n, fsize, d, threads)
+                                walls.append(w)
+                                cpus.append(cp)
+                            floors.append({"n": n, "storage": st, "size": fsize, "threads": threads,
+                                           "wall_us": statistics.median(walls) / n * 1e6,
+                                           "cpu_us": statistics.median(cpus) / n * 1e6})
         finally:
             server.stop()
-
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        for d in dirs.values():
+            shutil.rmtree(d, ignore_errors=True)
 
-    ordered = [cells[(n, m, c)] for n in sizes for m in modes for c in clients]
     print("## Results (medians)\n")
-    print(report(ordered, baseline, floors))
+    print(report(cells, baseline, floors))
+    table, target_rows = targets(cells)
+    print("\n## Targets\n")
+    print(table)
+    if rss_cells:
+        print("\n## Peak RSS by N (fastfind, tmpfs, MiB)\n")
+        by_mode: dict[str, dict[int, float]] = {}
+        for c in rss_cells:
+            by_mode.setdefault(c.mode, {})[c.n] = c.runs[0].maxrss_kib / 1024
+        print("| output | " + " | ".join(f"N={n}" for n in rss_sizes) + " |")
+        print("|---|" + "---:|" * len(rss_sizes))
+        for m, row in by_mode.items():
+            print(f"| {m} | " + " | ".join(f"{row.get(n, float('nan')):.1f}" for n in rss_sizes) + " |")
     for c, why in skipped.items():
         print(f"\nSkipped {c}: {why}")
-    failed = [(cell, run) for cell in ordered for run in cell.runs if not run.ok]
+    failed = [(cell, run) for cell in [*cells.values(), *rss_cells] for run in cell.runs if not run.ok]
     for cell, run in failed:
-        print(f"\nFAILED N={cell.n} {cell.mode} {cell.client}: {run.why}")
+        print(f"\nFAILED N={cell.n} {cell.mode} {cell.storage} {cell.client}: {run.why}")
+    doc = {
+        "machine": info,
+        "kind": args.kind,
+        "skipped": skipped,
+        "baseline": {c: [asdict(r) for r in b.runs] for c, b in baseline.items()},
+        "results": [{"n": c.n, "mode": c.mode, "storage": c.storage, "client": c.client,
+                     "runs": [asdict(r) for r in c.runs]} for c in cells.values()],
+        "rss": [{"n": c.n, "mode": c.mode, "maxrss_kib": c.runs[0].maxrss_kib, "ok": c.runs[0].ok}
+                for c in rss_cells],
+        "targets": target_rows,
+        "disk_floor": floors,
+    }
     if args.json_out:
-        doc = {
-            "machine": info,
-            "kind": args.kind,
-            "skipped": skipped,
-            "baseline": {c: [asdict(r) for r in b.runs] for c, b in baseline.items()},
-            "results": [{"n": c.n, "mode": c.mode, "client": c.client,
-                         "runs": [asdict(r) for r in c.runs]} for c in ordered],
-            "disk_floor": floors,
-        }
         Path(args.json_out).write_text(json.dumps(doc, indent=2))
+    if args.chart:
+        from chart import draw
+
+        Path(args.chart).write_text(draw(target_rows, "fastfind wall time ÷ DCMTK findscu's (lower is better)"))
     return 1 if failed else 0
 
 

@@ -209,4 +209,4 @@ def _property(examples: int):  # type: ignore[no-untyped-def]
 
 
 test_no_command_line_crashes = _property(EXAMPLES)
-test_no_command_line_crashes_long = pytest.mark.slow(_property(SLOW_EXAMPLES))
+test_no_command_line_crashes_long = pytest.mark.timeout(3600)(pytest.mark.slow(_property(SLOW_EXAMPLES)))
