@@ -124,9 +124,11 @@ class FindResponse:
     def validate(self) -> None:
         """Inflate (bounded) and walk the identifier; raises :class:`CodecError` if it is invalid."""
         if self.identifier is not None and self._tokens is None:
-            self._plain, self._tokens = codec.walk_identifier(
-                self.identifier, self.transfer_syntax, self._limits
-            )
+            # codec.walk_identifier, inlined: this runs once per response
+            ts, limits = self.transfer_syntax, self._limits
+            plain = codec.inflate(self.identifier, limits.max_identifier_size) if ts.deflated else self.identifier
+            self._tokens = codec.walk(plain, ts.implicit, ts.little, codec.SQ_TAGS, limits.max_nesting)
+            self._plain = plain
 
     @property
     def plain(self) -> bytes | None:

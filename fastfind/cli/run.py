@@ -256,6 +256,7 @@ class Run:
         if log.isEnabledFor(logging.INFO):
             log.info("Request Identifiers:\n" + report.request_block(ds, sent))
         shown = report.ResponseReport(a.aetitle, a.called_aetitle)
+        verbose = shown.debug or shown.rsp_info or shown.info  # -q/default: nothing per response
         sinks = self.sinks
         try:
             op = client.send_request(cid, ts, identifier)
@@ -265,7 +266,8 @@ class Run:
                 if op.warnings:
                     shown.warnings(op)
                 if rsp.status == 0xFF00 or rsp.status == 0xFF01:
-                    shown.pending(op, rsp)
+                    if verbose:
+                        shown.pending(op, rsp)
                     if rsp.identifier is not None:
                         self.matches += 1
                         if sinks:

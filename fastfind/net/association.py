@@ -40,6 +40,7 @@ from .protocol import (  # noqa: F401  (re-exported: the association's vocabular
 from .transport import Deadline, TLSClosed, Transport, deadline_after, earliest
 
 log = logging.getLogger("fastfind")
+EV_MESSAGE = codec.EV_MESSAGE
 
 
 class Association:
@@ -167,8 +168,9 @@ class Association:
         from the peer raises :class:`PeerAborted`.
         """
         protocol = self.protocol
-        if protocol.message_ready:  # already received: no wait at all
-            event = protocol.events.popleft()
+        events = protocol.events
+        if events and events[0][0] == EV_MESSAGE:  # already received: no wait at all
+            event = events.popleft()
             return event[1], event[2], event[3]
         deadline = earliest(deadline_after(timeout), until)
         try:
