@@ -100,8 +100,9 @@ class QueryResult:
             return "no final response"
         if self.ok:
             return ""
-        if self.incomplete and self.final.category == st.SUCCESS:
-            return "incomplete: " + (self.notes[-1] if self.notes else "capped by the server")
+        if self.incomplete:
+            loud = [n for n in self.notes if n.startswith("incomplete")]
+            return loud[-1] if loud else "incomplete: capped by the server"
         comment = f": {self.final.error_comment}" if self.final.error_comment else ""
         return f"final status 0x{self.final.status:04x} ({self.final.status_text}){comment}"
 
