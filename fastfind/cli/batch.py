@@ -26,7 +26,7 @@ from pydicom.dataset import Dataset
 from .. import query as query_mod
 from ..batch import afind_many
 from ..batch.checkpoint import Checkpoint
-from ..batch.crawl import LEVELS, RETURN_KEYS, UNIQUE, level_of
+from ..batch.crawl import LEVELS, RETURN_KEYS, UNIQUE, Crawl, level_of
 from ..batch.engine import QueryResult
 from ..batch.rows import QueryRows
 from ..errors import (
@@ -73,6 +73,8 @@ class BatchRun:
             rows = QueryRows(a.batch or "", base, a.data_correction)
             total = rows.check()
             first = next(iter(rows), None)
+            if a.crawl and first is not None:
+                Crawl(a.model, a.crawl).check(first)  # every row is checked when it runs
             fields = self._fields(first)
             if a.csv_fields:
                 for f in a.csv_fields:
