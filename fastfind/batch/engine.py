@@ -78,9 +78,9 @@ class QueryResult:
             return self.error.exit_code
         if self.final is None:
             return EXIT_FAILURE_STATUS
-        if self.incomplete:
-            return EXIT_WARNING_STATUS
         cat = self.final.category
+        if self.incomplete and cat == st.SUCCESS:
+            return EXIT_WARNING_STATUS  # a silent cap: "Success", and matches are missing
         if cat == st.SUCCESS or (cat == st.CANCEL and self.cancelled):
             return EXIT_OK
         return EXIT_WARNING_STATUS if cat in (st.CANCEL, st.WARNING) else EXIT_FAILURE_STATUS
@@ -191,8 +191,12 @@ async def afind_many(
         planner = Planner(queries, host, port, options, overrides, plan, concurrency=concurrency,
                           retry=retry or RetryPolicy(), sinks=sinks, keep_matches=keep_matches,
                           progress=progress, total=total, seed=seed)
-        async for result in planner.run():
-            yield result
+        run = planner.run()
+        try:
+            async for result in run:
+                yield result
+        finally:
+            await run.aclose()  # closing this generator records what is complete
         return
     engine = _Engine(queries, host, port, options, overrides, concurrency, retry or RetryPolicy(),
                      sinks, keep_matches, progress, total, random.Random(seed))

@@ -332,6 +332,7 @@ class Planner:
         if part.label is not None and part.label in node.splits and part.window is not None:
             halves = self.splitter.halves(part.window) if self.splitter else None
             if halves is not None:  # split in an earlier run: go straight to the halves
+                node.cut += 1
                 for w in halves:
                     self._add_part(self._half(part, w, None))
                 return
