@@ -25,6 +25,8 @@ from ..errors import (
     EXIT_WARNING_STATUS,
     FastFindError,
     OutputError,
+    PeerAborted,
+    UsageError,
 )
 from ..options import FindOptions, OutputOptions
 from .policy import Governor, RetryPolicy, is_association_limit, is_transient
@@ -284,19 +286,28 @@ class _Engine:
                 self.work.put_nowait(None)  # every worker stops
 
     async def _worker(self) -> None:
+        # A worker without an open association first waits for room under the governor, and
+        # only then takes a query: a query never waits inside a blocked worker while another
+        # worker (holding the only association the peer allows) starves for work.
         client: AsyncFindClient | None = None
         holding = False
         try:
             while not self.stop:
+                if client is None or not client.is_open:
+                    client = None
+                    if not holding:
+                        await self.governor.acquire()
+                        holding = True
                 item = await self.work.get()
                 if item is None:
                     break
-                if client is None or not client.is_open:
-                    if holding:
+                if client is None:
+                    client, limited = await self._open(item)
+                    if client is None:
                         await self.governor.release()
                         holding = False
-                    client, holding = await self._open(item)
-                    if client is None:
+                        if limited:
+                            await self.governor.rejected()
                         continue
                 result = await self._run_query(client, item)
                 if result is not None:  # None: requeued for a retry
@@ -321,24 +332,22 @@ class _Engine:
         await self.outbox.put(None)
 
     async def _open(self, item: _Item) -> tuple[AsyncFindClient | None, bool]:
-        """An association for ``item`` (``None``: the item was requeued or reported)."""
-        await self.governor.acquire()
+        """An association for ``item`` under the governor slot the worker holds; ``(None,
+        limited)`` when the item was requeued or reported (``limited``: rejected-transient)."""
         options, overrides = self.client_args
         client = AsyncFindClient(self.host, self.port, options, **overrides)
         item.attempts += 1
         try:
             await client.open()
             self.progress.associations += 1
-            return client, True
+            return client, False
         except FastFindError as exc:
-            await self.governor.release()
-            if is_association_limit(exc):
-                await self.governor.rejected()
+            limited = is_association_limit(exc)
             if is_transient(exc) and item.attempts < self.retry.max_attempts:
                 await self._retry_later(item)
-                return None, False
+                return None, limited
             await self._report(QueryResult(item.index, item.query, error=exc, attempts=item.attempts))
-            return None, False
+            return None, limited
 
     async def _run_query(self, client: AsyncFindClient, item: _Item) -> QueryResult | None:
         if not item.started:
@@ -367,6 +376,10 @@ class _Engine:
         except OutputError:
             raise  # an output that cannot be written ends the batch (nothing would be kept)
         except FastFindError as exc:
+            if isinstance(exc, UsageError) and op is not None and not client.is_open:
+                # the asyncio operation reports an association the peer aborted (or closed)
+                # under it as "not open": it is the peer's abort, and retried like one
+                exc = PeerAborted(f"Peer aborted Association during the query ({exc})")
             if is_transient(exc, result.count) and item.attempts < self.retry.max_attempts:
                 item.attempts += 1
                 await self._retry_later(item)

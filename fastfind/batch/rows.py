@@ -47,7 +47,9 @@ class QueryRows:
                 self.header = [c.strip() for c in next(reader)]
             except StopIteration:
                 raise RowError(f"batch file {path}: no header row") from None
-            except (csv.Error, UnicodeDecodeError) as exc:
+            except UnicodeDecodeError as exc:
+                raise RowError(f"batch file {path}: not UTF-8 ({exc.reason})") from None
+            except csv.Error as exc:
                 raise RowError(f"batch file {path}: header row: {exc}") from None
         if not any(self.header):
             raise RowError(f"batch file {path}: the header row names no keys")
@@ -71,16 +73,16 @@ class QueryRows:
             query_mod.apply_key(Dataset(), key)
         except query_mod.QueryKeyError as exc:
             raise RowError(f"{self._where(None, col)}: {exc}") from None
-        try:
-            query_mod.apply_key(Dataset(), key + "=x")
-        except query_mod.QueryKeyError:
-            return _SEQUENCE
         from ..output.csv_table import parse_field
 
+        if key.rstrip().endswith("]"):
+            return _SEQUENCE
         try:
             found = dictionary.entry(parse_field(key)[-1][0])
         except UsageError:
             return _CHECKED
+        if found and found[0] == "SQ":
+            return _SEQUENCE
         return _TEXT if found and found[0] in query_mod.STRING_VRS and found[0] != "UI" else _CHECKED
 
     def _rows(self) -> Iterator[tuple[int, list[str]]]:
