@@ -159,3 +159,22 @@ def test_api_checkpoint_skips_what_is_recorded(scripted_scp, tmp_path: Path) -> 
 
 def _fingerprint_of(path: Path) -> str:
     return json.loads(path.read_text().splitlines()[0])["fingerprint"]
+
+
+def test_a_big_part_spools_to_an_unnamed_file(tmp_path: Path) -> None:
+    from fastfind.batch.spool import PartBuffer
+    from fastfind.client import FindResponse
+    from fastfind.dicom.uids import TRANSFER_SYNTAXES
+    from fastfind.options import Limits
+
+    ts = TRANSFER_SYNTAXES["1.2.840.10008.1.2.1"]
+    sent = [FindResponse(n, {0x0900: 0xFF00}, bytes([n % 256]) * 300, ts, 1, Limits(), 7)
+            for n in range(1, 51)]
+    buf = PartBuffer(str(tmp_path), Limits(), limit=4096)
+    for rsp in sent:
+        buf.add(rsp)
+    assert buf.count == 50 and os.listdir(tmp_path) == []  # spilled, and nothing has a name
+    back = list(buf)
+    assert [(r.number, r.identifier, r.query, r.transfer_syntax) for r in back] == \
+        [(r.number, r.identifier, r.query, ts) for r in sent]
+    buf.close()

@@ -88,3 +88,29 @@ def test_crawl_usage_errors(tmp_path: Path) -> None:
     assert r.returncode == 1 and "--crawl not allowed with --worklist" in r.stderr
     r = servers.run_fastfind(["-S", "127.0.0.1", port, "--batch", rows, "--crawl", "PATIENT"])
     assert r.returncode == 1 and "Invalid value for option --crawl" in r.stderr
+
+
+def test_crawl_resumes_from_its_checkpoint(orthanc, tmp_path: Path) -> None:
+    """Stopped after the parent, the crawl goes on with the children the checkpoint names;
+    the merged NDJSON equals an uninterrupted crawl's, and the progress callback sees it all."""
+    from fastfind.options import OutputOptions
+
+    query = {"QueryRetrieveLevel": "STUDY", "PatientID": "ORTHANC00*", "StudyInstanceUID": None}
+    kw = dict(model="study", crawl="SERIES", concurrency=2)
+    ref = OutputOptions(ndjson=str(tmp_path / "ref.ndjson"))
+    list(find_many([query], orthanc.host, orthanc.port, outputs=ref, **kw))
+    out = OutputOptions(ndjson=str(tmp_path / "run.ndjson"))
+    ckpt = str(tmp_path / "crawl.ckpt")
+    gen = find_many([query], orthanc.host, orthanc.port, outputs=out, checkpoint=ckpt, **kw)
+    first = next(gen)
+    assert first.id == "1" and first.count > 1
+    gen.close()
+    seen = []
+    again = list(find_many([query], orthanc.host, orthanc.port, outputs=out, checkpoint=ckpt,
+                           progress=lambda p: seen.append((p.done, p.total)), total=1, **kw))
+    assert again[0].id == "1" and again[0].resumed
+    assert sorted(r.id for r in again) == sorted(["1"] + [f"1/{k}" for k in range(1, first.count + 1)])
+    assert all(r.ok for r in again)
+    assert sorted((tmp_path / "run.ndjson").read_text().splitlines()) == \
+        sorted((tmp_path / "ref.ndjson").read_text().splitlines())
+    assert seen[-1] == (1 + first.count, 1 + first.count)

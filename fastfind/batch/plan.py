@@ -188,7 +188,7 @@ class Planner:
         self.wake = asyncio.Event()
         self.drained = asyncio.Event()
         self.result_ready = asyncio.Event()
-        self._finished = False
+        self.cleaned: set[int] = set()  # rows whose q<row>/ leftovers were removed (resuming)
 
     # ---- the run --------------------------------------------------------------------------------
     async def run(self) -> AsyncIterator[QueryResult]:
@@ -294,12 +294,13 @@ class Planner:
         else:
             query = user
         node = _Node(node_id, index, None, level, query, source, user, [])
-        if self.state.resuming and self.committer.files_opts is not None:
-            self.committer.clean_row(index)
         self._start(node)
 
     def _start(self, node: _Node) -> None:
         self.nodes_open += 1
+        if self.state.resuming and node.index not in self.cleaned:
+            self.cleaned.add(node.index)  # safe later too: this run's numbers are above
+            self.committer.clean_row(node.index)
         recorded = self.state.units.pop(node.id, [])
         node.units = {u.label: u for u in recorded}
         node.splits = self.state.splits.pop(node.id, set())
@@ -483,6 +484,8 @@ class Planner:
             p.ok += 1
         else:
             p.failed += 1
+        if self.progress.total is not None:
+            self.progress.total += len(children)  # the crawl grows the batch
         self.outbox.append(result)
         self.result_ready.set()
         self._tick()
@@ -506,8 +509,6 @@ class Planner:
         charset = kid[1].encode("ascii") if kid[1] else None
         query = self.crawl.child(parent.user, level, ancestors, charset)
         child = _Node(child_id, parent.index, parent.id, level, query, query, parent.user, ancestors)
-        if self.progress.total is not None:
-            self.progress.total += 1
         self._start(child)
 
     def _resumed(self, node_id: str, index: int, parent: _Node | None, source: Any,
