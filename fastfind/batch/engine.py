@@ -26,7 +26,7 @@ from ..errors import (
     FastFindError,
     OutputError,
 )
-from ..options import FindOptions
+from ..options import FindOptions, OutputOptions
 from .policy import Governor, RetryPolicy, is_association_limit, is_transient
 
 if TYPE_CHECKING:
@@ -53,19 +53,34 @@ class QueryResult:
     seconds: float = 0.0
     cancelled: bool = False  #: we cancelled it (a sink failed, or the caller asked)
     notes: list[str] = field(default_factory=list)  #: truncation and split reports, ...
+    #: planned batches (:mod:`fastfind.batch.plan`): the query's name -- its row (``index + 1``)
+    #: as text, or for a crawl child ``<parent id>/<k>`` -- and its parent's, and its level
+    id: str = ""
+    parent: str | None = None
+    level: str | None = None
+    incomplete: bool = False  #: a cap could not be split away: some matches are missing
+    resumed: bool = False  #: it ended in an earlier run (read back from the checkpoint)
+    #: (exit code, reason, final status) read back from the checkpoint
+    recorded: tuple[int, str, int | None] | None = None
 
     @property
     def status(self) -> int | None:
+        if self.final is None and self.recorded is not None:
+            return self.recorded[2]
         return self.final.status if self.final is not None else None
 
     @property
     def exit_code(self) -> int:
         """0 if the query completed; otherwise its code of ``hostile-scp.md`` §6.3."""
+        if self.recorded is not None:
+            return self.recorded[0]
         if self.error is not None:
             return self.error.exit_code
         if self.final is None:
             return EXIT_FAILURE_STATUS
         cat = self.final.category
+        if self.incomplete and cat == st.SUCCESS:
+            return EXIT_WARNING_STATUS  # a silent cap: "Success", and matches are missing
         if cat == st.SUCCESS or (cat == st.CANCEL and self.cancelled):
             return EXIT_OK
         return EXIT_WARNING_STATUS if cat in (st.CANCEL, st.WARNING) else EXIT_FAILURE_STATUS
@@ -77,12 +92,17 @@ class QueryResult:
     @property
     def reason(self) -> str:
         """One line: why it did not complete ('' if it did)."""
+        if self.recorded is not None:
+            return self.recorded[1]
         if self.error is not None:
             return str(self.error)
         if self.final is None:
             return "no final response"
         if self.ok:
             return ""
+        if self.incomplete:
+            loud = [n for n in self.notes if n.startswith("incomplete")]
+            return loud[-1] if loud else "incomplete: capped by the server"
         comment = f": {self.final.error_comment}" if self.final.error_comment else ""
         return f"final status 0x{self.final.status:04x} ({self.final.status_text}){comment}"
 
@@ -101,6 +121,8 @@ class BatchProgress:
     responses: int = 0
     retries: int = 0
     associations: int = 0
+    finds: int = 0  #: C-FIND requests run (planned batches: parts and crawl children too)
+    splits: int = 0  #: parts split in halves because the server capped them
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -139,12 +161,43 @@ async def afind_many(
     progress: Progress | None = None,
     total: int | None = None,
     seed: int | None = None,
+    split_by: str | None = None,
+    expect_cap: int | None = None,
+    crawl: str | None = None,
+    checkpoint: Any = None,
+    outputs: OutputOptions | None = None,
+    fields: Sequence[str] = (),
+    round_caps: bool = True,
     **overrides: Any,
 ) -> AsyncIterator[QueryResult]:
     """Run every query of ``queries`` against ``host:port``; yield a :class:`QueryResult` per
     query as it ends. ``options``/``overrides`` are :class:`fastfind.FindClient`'s; ``sinks``
     get every pending response (with ``rsp.query`` set); ``progress`` is called with a
-    :class:`BatchProgress` after each query; ``total`` (if known) is shown there."""
+    :class:`BatchProgress` after each query; ``total`` (if known) is shown there.
+
+    Planned batches (:mod:`fastfind.batch.plan`) -- any of ``split_by`` (a DA/TM/DT key:
+    capped answers are completed by bisecting its range), ``expect_cap`` (the server's known
+    cap), ``crawl`` (``"STUDY"``/``"SERIES"``/``"IMAGE"``: one query per parent, down to that
+    level), ``checkpoint`` (a file: resume where an interrupted run stopped) or ``outputs`` (an
+    :class:`~fastfind.options.OutputOptions` whose files fastfind manages) -- give the sinks only
+    complete answers, numbered per query and without duplicates, and yield one merged result
+    per query (crawl children as results of their own, with ``parent`` set)."""
+    if split_by or expect_cap or crawl or checkpoint is not None or outputs is not None:
+        from .plan import Planner, PlanOptions
+
+        plan = PlanOptions(split_by=split_by, expect_cap=expect_cap, crawl=crawl,
+                           checkpoint=checkpoint, outputs=outputs, fields=tuple(fields),
+                           round_caps=round_caps)
+        planner = Planner(queries, host, port, options, overrides, plan, concurrency=concurrency,
+                          retry=retry or RetryPolicy(), sinks=sinks, keep_matches=keep_matches,
+                          progress=progress, total=total, seed=seed)
+        run = planner.run()
+        try:
+            async for result in run:
+                yield result
+        finally:
+            await run.aclose()  # closing this generator records what is complete
+        return
     engine = _Engine(queries, host, port, options, overrides, concurrency, retry or RetryPolicy(),
                      sinks, keep_matches, progress, total, random.Random(seed))
     async for result in engine.run():
@@ -305,6 +358,7 @@ class _Engine:
         try:
             op = await client.start(item.query, sinks=self.sinks, query_index=item.index)
             op.number_per_query = True
+            self.progress.finds += 1
             async for rsp in op:
                 if op.output_error is not None and not op.cancelled:
                     await op.cancel()

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..client import Query
+from ..errors import UsageError
 from ..options import FindOptions
 from .engine import QueryResult, afind_many
 
@@ -39,6 +40,12 @@ def find_many(
     """
     if executor is not None:
         from .pool import find_many_on
+
+        planned = [k for k in ("split_by", "expect_cap", "crawl", "checkpoint", "outputs")
+                   if kwargs.get(k) is not None]
+        if planned:
+            raise UsageError(f"{', '.join(planned)}: not available with executor= (planned "
+                             "batches run on this process's event loop)")
 
         yield from find_many_on(executor, queries, host, port, options, **kwargs)
         return

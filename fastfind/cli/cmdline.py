@@ -213,6 +213,21 @@ _TABLE: list[_Row] = [
     _o("--datetime", desc="ask for combined date-time matching"),
     _o("--fuzzy", desc="ask for fuzzy semantic matching of person names"),
     _o("--timezone", desc="ask for timezone query adjustment"),
+    ("S", "batch querying:"),
+    _o("--batch", "", 1, "[f]ilename: string",
+       "run one query per row of CSV file f (header\nrow: -k keys; a cell is the key's value)"),
+    _o("--concurrency", "", 1, "[n]umber: integer 1..256 (default: 4)",
+       "associations open at once (needs --batch)"),
+    _o("--batch-report", "", 1, "[f]ilename: string",
+       "write one CSV line per query to f (needs --batch)"),
+    _o("--split-by", "", 1, "[k]ey: DA, TM or DT key",
+       "complete capped answers by splitting k's range\n(needs --batch)"),
+    _o("--expect-cap", "", 1, "[n]umber: integer",
+       "the server stops at n matches: n matches\nmeans capped (needs --batch)"),
+    _o("--crawl", "", 1, "[l]evel: STUDY, SERIES or IMAGE",
+       "query the children of each match, down to\nlevel l (needs --batch)"),
+    _o("--checkpoint", "", 1, "[f]ilename: string",
+       "record finished work in f; run again with\nthe same f to resume (needs --batch)"),
 ]
 
 _OPTIONS: dict[str, _Opt] = {}
@@ -288,6 +303,13 @@ class ParsedArgs:
     datetime_matching: bool = False
     fuzzy_names: bool = False
     timezone_adjustment: bool = False
+    batch: str | None = None
+    concurrency: int = 4
+    batch_report: str | None = None
+    split_by: str | None = None
+    expect_cap: int | None = None
+    crawl: str | None = None
+    checkpoint: str | None = None
 
     def find_options(self, ssl_context: object = None, server_hostname: str | None = None) -> FindOptions:
         """The network options these arguments ask for."""
@@ -825,7 +847,7 @@ def _parse(argv: list[str], state: dict[str, object], prog: str) -> ParsedArgs:
         if not os.access(name, os.R_OK):
             raise _Fail(f"cannot access file: {name}")
         p.files.append(name)
-    if not p.files and not p.keys:
+    if not p.files and not p.keys and not cmd.find("--batch", "first"):
         raise _Fail("either query file or override keys (or both) must be specified")
 
     _tls(cmd, p.tls)
@@ -1034,3 +1056,48 @@ def _extensions(cmd: _CmdLine, p: ParsedArgs) -> None:
     for long, attr, read in num:
         if cmd.find(long):
             setattr(p, attr, read())
+    _batch(cmd, p)
+
+
+def _batch(cmd: _CmdLine, p: ParsedArgs) -> None:
+    """The batch options: each needs --batch; --split-by a DA/TM/DT key."""
+    if cmd.find("--batch"):
+        p.batch = cmd.value()
+        if not p.batch or not os.access(p.batch, os.R_OK) or os.path.isdir(p.batch):
+            raise _Fail(f"cannot access file: {p.batch}")
+        _conflict("--repeat", "--batch", cmd.find("--repeat", "first"))
+        _conflict("--cancel", "--batch", cmd.find("--cancel", "first"))
+        if len(p.files) > 1:
+            raise _Fail("--batch takes at most one query file (it applies to every row)")
+    batch = p.batch is not None
+    if cmd.find("--concurrency"):
+        _dependence("--concurrency", "--batch", batch)
+        p.concurrency = cmd.int_value(1, 256, unsigned=True)
+    for long, attr in (("--batch-report", "batch_report"), ("--checkpoint", "checkpoint")):
+        if cmd.find(long):
+            _dependence(long, "--batch", batch)
+            value = cmd.value()
+            if not value:
+                raise _Fail(f"Invalid value for option {long}")
+            setattr(p, attr, value)
+    if cmd.find("--expect-cap"):
+        _dependence("--expect-cap", "--batch", batch)
+        p.expect_cap = cmd.int_value(1, unsigned=True)
+    if cmd.find("--split-by"):
+        _dependence("--split-by", "--batch", batch)
+        from ..batch.split import split_key_vr
+        from ..errors import UsageError
+
+        p.split_by = cmd.value()
+        try:
+            split_key_vr(p.split_by)
+        except UsageError as exc:
+            raise _Fail(str(exc)) from None
+    if cmd.find("--crawl"):
+        _dependence("--crawl", "--batch", batch)
+        level = cmd.value().upper()
+        if level not in ("STUDY", "SERIES", "IMAGE"):
+            raise cmd._bad("")
+        if p.model == "worklist":
+            raise _Fail("--crawl not allowed with --worklist")
+        p.crawl = level

@@ -77,6 +77,10 @@ class Run:
             shown = "".join(f"'{x}' " for x in a.expanded_argv if x)
             logs.always(f"calling 'fastfind' with {len(a.expanded_argv)} arguments: {shown}\n")
         log.debug(f"$fastfind: fastfind v{__version__} $")
+        if a.batch is not None:  # one query per row of a file: fastfind.cli.batch
+            from .batch import BatchRun
+
+            return BatchRun(self).run()
         try:
             client = FindClient(a.peer, a.port, self._find_options())
             self._check_outputs()
