@@ -9,7 +9,7 @@ PIP := $(VPY) -m pip
 $(VENV)/.installed: pyproject.toml setup.py fastfind/_codec.pyx fastfind/_codec.pxd $(wildcard fastfind/_codec_*.pxi)
 	test -x $(VPY) || $(PY) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools wheel "Cython>=3.0,<4"
-	$(PIP) install -q --no-build-isolation -e ".[test,fuzz,arrow]"
+	$(PIP) install -q --no-build-isolation -e ".[test,fuzz,arrow,dask]"
 	touch $@
 
 venv build: $(VENV)/.installed

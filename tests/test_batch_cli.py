@@ -12,12 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from batch_scp import CappedArchive, spread, study_records
 from pydicom import dcmread
 
 from fastfind.cli.cmdline import CommandLineExit, parse_command_line
 
 import servers
+from batch_scp import CappedArchive, spread, study_records
 from servers import FindScript, match_datasets
 
 STUDY_KEYS = ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID"]

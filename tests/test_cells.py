@@ -9,7 +9,6 @@ import struct
 from types import ModuleType
 from typing import Any
 
-import identifiers as ids
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +17,8 @@ from test_codec import load_impl
 from fastfind import _codec_py, codec
 from fastfind.dataset import dataset_from_walk
 from fastfind.output.csv_table import cell, csv_row, parse_field
+
+import identifiers as ids
 
 SETTINGS = settings(max_examples=int(os.environ.get("FASTFIND_JSON_EXAMPLES", "200")),
                     deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -16,12 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from batch_scp import CappedArchive, spread, study_records
 
 from fastfind.batch import find_many
 from fastfind.batch.checkpoint import Checkpoint
 
 import servers
+from batch_scp import CappedArchive, spread, study_records
 
 ROWS = "PatientID,StudyDate\n,\nP001,\nP002,20230101-20230110\nNOBODY,\nP004,\n,20230105-20230120\n"
 

@@ -18,7 +18,6 @@ import warnings
 from types import ModuleType
 from typing import Any
 
-import identifiers as ids
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,6 +27,8 @@ from fastfind import _codec_py, codec
 from fastfind.dataset import dataset_from_walk
 from fastfind.errors import CodecError
 from fastfind.output.dicom_json import to_json_dict
+
+import identifiers as ids
 
 SETTINGS = settings(max_examples=int(os.environ.get("FASTFIND_JSON_EXAMPLES", "250")),
                     deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from batch_scp import CappedArchive, spread, study_records, uids
 from hypothesis import given
 from hypothesis import strategies as hs
 from pydicom.dataset import Dataset
@@ -20,6 +19,7 @@ from fastfind.batch.split import Splitter, Window
 from fastfind.errors import UsageError
 
 import servers
+from batch_scp import CappedArchive, spread, study_records, uids
 from conftest import require_binaries
 
 STUDIES = {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": None, "StudyDate": None,
