@@ -34,9 +34,13 @@ fuzz: build
 	for n in pdu_stream command identifier inflate associate_ac; do \
 		$(VPY) -m fuzz.run $$n --seconds $(FUZZ_SECONDS) --artifacts fuzz-artifacts || exit 1; done
 
+# Micro benchmarks, then every output vs DCMTK findscu (tmpfs and disk) and the batch benchmark;
+# the tables go to stdout, the figures to benchmarks/results.json, batch.json and results.svg.
 bench: build
 	$(VPY) -m pytest -q benchmarks --benchmark-only
-	$(VPY) benchmarks/compare.py
+	$(VPY) benchmarks/compare.py --rss-sizes 10000,100000,1000000 --json benchmarks/results.json
+	$(VPY) benchmarks/batch.py --json benchmarks/batch.json
+	$(VPY) benchmarks/chart.py benchmarks/results.json benchmarks/batch.json > benchmarks/results.svg
 
 clean:
 	rm -rf build dist *.egg-info fastfind/_codec.c fastfind/*.so $(VENV)

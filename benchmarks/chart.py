@@ -1,7 +1,7 @@
 """An SVG bar chart of benchmark ratios (no plotting library needed): one bar per measurement,
 its target as a tick, DCMTK's time as the line at 1.0.
 
-    python benchmarks/chart.py results.json > results.svg     # "targets" of compare.py / batch.py
+    python benchmarks/chart.py results.json batch.json > results.svg   # compare.py's and batch.py's
 """
 
 from __future__ import annotations
@@ -60,8 +60,11 @@ def draw(rows: list[dict], title: str) -> str:  # type: ignore[type-arg]
 
 
 def main(argv: list[str]) -> int:
-    doc = json.loads(Path(argv[0]).read_text())
-    sys.stdout.write(draw(doc["targets"], "fastfind ÷ DCMTK findscu (lower is better)"))
+    """``chart.py A.json [B.json ...]``: the "targets" of every file, in one chart, on stdout."""
+    rows = []
+    for name in argv:
+        rows += json.loads(Path(name).read_text())["targets"]
+    sys.stdout.write(draw(rows, "fastfind wall (quiet: CPU) ÷ DCMTK findscu's, lower is better"))
     return 0
 
 
