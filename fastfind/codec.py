@@ -75,6 +75,10 @@ ELEMENT, SEQUENCE, ITEM, ITEM_END, ITEM_DELIM, SEQUENCE_END, SEQUENCE_DELIM = (
 # DICOM JSON, CSV cells and Arrow columns (_codec_text/_codec_json/_codec_cells):
 
 # DCMTK's XML (_codec_xml):
+xml_document = _impl.xml_document
+xml_dataset_utf8 = _impl.xml_dataset_utf8
+dcmtk_float = _impl.dcmtk_float
+XML_ENCODINGS = _impl.XML_ENCODINGS
 
 
 #: Tags whose dictionary VR is SQ: how implicit-VR sequences of defined length are recognised.
