@@ -263,7 +263,9 @@ cdef XDict* _xd = NULL
 cdef Py_ssize_t _xd_cap = 0
 cdef Py_ssize_t _xd_n = 0
 cdef Py_ssize_t _xd_private = 0  # private lookups since the last reset (the twin caches them)
-cdef list _xd_refs = []  # the name bytes the table points into
+cdef list _xd_refs = []  # the name bytes the table points into; replaced, never emptied, by a
+#                        reset, and held by each rendering, so a reset in another thread (a
+#                        Python call can switch threads) never frees a name in use
 cdef object _xd_owner = None
 
 
@@ -353,6 +355,8 @@ cdef XTable* _x_table(str codec) except? NULL:
         if k >= 16:
             raise MemoryError("too many character set tables")
         for b, utf8 in enumerate(_xp.byte_table(codec)):
+            if utf8 is not None and not 1 <= len(utf8) <= 4:
+                raise ValueError(f"{codec}: byte {b} decodes to {len(utf8)} UTF-8 bytes")
             _XTABLES[k].len[b] = 0 if utf8 is None else len(utf8)
             if utf8 is not None:
                 memcpy(_XTABLES[k].utf8[b], PyBytes_AS_STRING(utf8), len(utf8))
@@ -426,6 +430,7 @@ cdef class _XRender:
     cdef XBlock* arena
     cdef list log
     cdef list refs  # Python objects the nodes point into
+    cdef list names  # the dictionary names' owner when the rendering began
     # -Xs
     cdef bint converting
     cdef bint single
@@ -449,6 +454,7 @@ cdef _XRender _x_begin(const unsigned char* plain, Py_ssize_t size, Tokens toks,
     if not _xvr_ready:
         _x_init()
     _x_dictionary_check()
+    r.names = _xd_refs
     r.plain = plain
     r.size = size
     r.toks = toks.toks
@@ -690,7 +696,7 @@ cdef int _x_to_utf8(_XRender r, int vr, const unsigned char* v, Py_ssize_t n,
     if not esc and table != NULL:
         if not high:
             return 0
-        buf = _x_alloc(&r.arena, 3 * n)
+        buf = _x_alloc(&r.arena, 4 * n)
         k = 0
         for j in range(n):
             c = v[j]
@@ -1012,13 +1018,18 @@ cdef object _x_charset(_XRender r, Py_ssize_t top_nk, Py_ssize_t* index):
         PyMem_Free(text.data)
 
 
+cdef dict _xheads = {}  # transfer syntax UID -> its <data-set ...> line (the name follows the UID)
+
+
 cdef int _x_data_set(_XRender r, Py_ssize_t top_nk, ts) except -1:
-    cdef bytes uid = ts.uid.encode("latin-1"), name = ts.name.encode("latin-1")
-    _x_lit(&r.out, b'<data-set xfer="')
-    _x_put(&r.out, uid, len(uid))
-    _x_lit(&r.out, b'" name="')
-    _x_put(&r.out, name, len(name))
-    _x_lit(&r.out, b'">\n')
+    cdef bytes head = _xheads.get(ts.uid)
+    if head is None:
+        head = b'<data-set xfer="%s" name="%s">\n' % (ts.uid.encode("latin-1"),
+                                                       ts.name.encode("latin-1"))
+        if len(_xheads) >= 64:
+            _xheads.clear()
+        _xheads[ts.uid] = head
+    _x_put(&r.out, head, len(head))
     _x_walk(r, top_nk, False)
     _x_lit(&r.out, b"</data-set>\n")
     return 0
