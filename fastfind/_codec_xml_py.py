@@ -29,12 +29,17 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import TYPE_CHECKING
 
 from pydicom import config as _pydicom_config
 from pydicom.charset import convert_encodings, decode_bytes
 
 from .dicom import dictionary
 from .errors import CodecError
+
+if TYPE_CHECKING:  # _codec_py star-imports this module at its end: no import cycle at run time
+    from ._codec_py import Tokens
+    from .dicom.uids import TransferSyntax
 
 __all__ = ["XML_ENCODINGS", "dcmtk_float", "xml_document", "xml_dataset_utf8"]
 
@@ -434,11 +439,11 @@ class _Node:
 class _Render:
     """The state of one rendering: tokens, resolved nodes, the output, the log."""
 
-    def __init__(self, plain: bytes, toks: object, correct: bool):
+    def __init__(self, plain: bytes, toks: Tokens, correct: bool):
         self.plain = plain
         self.toks = toks
         self.correct = correct
-        self.n = len(toks)  # type: ignore[arg-type]
+        self.n = len(toks)
         self.nodes: list[_Node | None] = [None] * self.n
         self.out: list[bytes] = []
         self.log: list[str] = []
@@ -448,7 +453,7 @@ class _Render:
         self.charset_index = -1  # -Xs: ... of this token
         size = len(plain)
         for i in range(self.n):
-            t = toks[i]  # type: ignore[index]
+            t = toks[i]
             if not 0 <= t[5] <= t[6] <= size:
                 raise CodecError(f"token {i} spans {t[5]}..{t[6]} outside the {size} bytes")
 
@@ -461,9 +466,9 @@ def _kids(r: _Render, first: int, stop: int) -> tuple[list[int], list[int]]:
     i = first
     while i < stop:
         children.append(i)
-        i = toks.link(i) + 1 if toks[i][0] == SEQUENCE else i + 1  # type: ignore[attr-defined,index]
-    ordered = sorted(children, key=lambda k: toks[k][2])  # type: ignore[index]
-    kept = [k for j, k in enumerate(ordered) if j == 0 or toks[ordered[j - 1]][2] != toks[k][2]]  # type: ignore[index]
+        i = toks.link(i) + 1 if toks[i][0] == SEQUENCE else i + 1
+    ordered = sorted(children, key=lambda k: toks[k][2])
+    kept = [k for j, k in enumerate(ordered) if j == 0 or toks[ordered[j - 1]][2] != toks[k][2]]
     return ordered, kept
 
 
@@ -473,14 +478,14 @@ def _first(r: _Render, ordered: list[int], tag: int, before: int) -> int:
     lo, hi = 0, len(ordered)
     while lo < hi:
         mid = (lo + hi) // 2
-        if toks[ordered[mid]][2] < tag:  # type: ignore[index]
+        if toks[ordered[mid]][2] < tag:
             lo = mid + 1
         else:
             hi = mid
     if lo == len(ordered):
         return -1
     k = ordered[lo]
-    t = toks[k]  # type: ignore[index]
+    t = toks[k]
     return k if t[2] == tag and k < before and t[0] == ELEMENT else -1
 
 
@@ -492,7 +497,7 @@ def _u16(r: _Render, ordered: list[int], tag: int, before: int) -> int:
     node = _resolve(r, ordered, k)
     if node.vr != VR_US or len(node.value) < 2:
         return -1
-    return int.from_bytes(node.value[:2], "big" if r.toks.flags(k) & F_BIG_ENDIAN else "little")  # type: ignore[attr-defined]
+    return int.from_bytes(node.value[:2], "big" if r.toks.flags(k) & F_BIG_ENDIAN else "little")
 
 
 def _creator(r: _Render, ordered: list[int], i: int, tag: int) -> bytes | None:
@@ -531,7 +536,7 @@ def _resolve(r: _Render, ordered: list[int], i: int) -> _Node:
     node = r.nodes[i]
     if node is not None:
         return node
-    kind, _depth, tag, vr_str, length, start, end = r.toks[i]  # type: ignore[index]
+    kind, _depth, tag, vr_str, length, start, end = r.toks[i]
     creator = _creator(r, ordered, i, tag)
     dict_vr, name = lookup_public(tag) if creator is None else lookup_private(tag, creator)
     value = b""
@@ -548,7 +553,7 @@ def _resolve(r: _Render, ordered: list[int], i: int) -> _Node:
 
 def _element(r: _Render, i: int, node: _Node) -> None:
     """One ``<element>`` line; -Xs converts a character-set VR's value first."""
-    tag = r.toks[i][2]  # type: ignore[index]
+    tag = r.toks[i][2]
     kind, lead, trail, pad, vm1, size, code, prec, dcmtk, charset_vr = VR_PROPS[node.vr]
     value, length = node.value, node.length
     if r.encodings is not None and charset_vr and value:
@@ -565,7 +570,7 @@ def _element(r: _Render, i: int, node: _Node) -> None:
         vm, text = string_text(kind, lead, trail, pad, value)
     else:
         vm, text = number_text(kind, size, code, prec, dcmtk, value,
-                               bool(r.toks.flags(i) & F_BIG_ENDIAN))  # type: ignore[attr-defined]
+                               bool(r.toks.flags(i) & F_BIG_ENDIAN))
     if vm1:
         vm = 1
     r.out.append(
@@ -578,10 +583,10 @@ def _element(r: _Render, i: int, node: _Node) -> None:
 def _items(r: _Render, seq: int) -> list[int]:
     toks = r.toks
     out = []
-    i, stop = seq + 1, toks.link(seq)  # type: ignore[attr-defined]
+    i, stop = seq + 1, toks.link(seq)
     while i < stop:
         out.append(i)
-        i = toks.link(i) + 1  # type: ignore[attr-defined]
+        i = toks.link(i) + 1
     return out
 
 
@@ -590,7 +595,7 @@ def _walk(r: _Render, top: tuple[list[int], list[int]], scan: bool) -> bool:
     ``scan``, write nothing and say whether a character-set VR value has a byte >= 128."""
     toks = r.toks
     # frame: [ordered, kept, position, closing text]; a sequence frame has ordered = None
-    stack: list[list] = [[top[0], top[1], 0, b""]]
+    stack: list[list] = [[top[0], top[1], 0, b""]]  # type: ignore[type-arg]
     while stack:
         frame = stack[-1]
         ordered, kept, pos = frame[0], frame[1], frame[2]
@@ -602,22 +607,22 @@ def _walk(r: _Render, top: tuple[list[int], list[int]], scan: bool) -> bool:
         frame[2] = pos + 1
         i = kept[pos]
         if ordered is None:  # an item of a sequence
-            length = toks[i][4]  # type: ignore[index]
-            ordered_i, kept_i = _kids(r, i + 1, toks.link(i))  # type: ignore[attr-defined]
+            length = toks[i][4]
+            ordered_i, kept_i = _kids(r, i + 1, toks.link(i))
             if not scan:
                 r.out.append(b'<item card="%d"%s>\n' % (
                     len(kept_i), b"" if length == UNDEFINED else b' len="%d"' % length))
             stack.append([ordered_i, kept_i, 0, b"</item>\n"])
             continue
         node = _resolve(r, ordered, i)
-        if toks[i][0] == ELEMENT:  # type: ignore[index]
+        if toks[i][0] == ELEMENT:
             if scan:
                 if VR_PROPS[node.vr][9] and node.value and max(node.value) >= 0x80:
                     return True
             else:
-                _element(r, i, r.charset_node if i == r.charset_index else node)  # type: ignore[arg-type]
+                _element(r, i, r.charset_node if i == r.charset_index else node)
             continue
-        tag, length = toks[i][2], toks[i][4]  # type: ignore[index]
+        tag, length = toks[i][2], toks[i][4]
         items = _items(r, i)
         if not scan:
             r.out.append(b'<sequence tag="%04x,%04x" vr="SQ" card="%d"%s name="%s">\n' % (
@@ -631,8 +636,8 @@ def _charset(r: _Render, top: tuple[list[int], list[int]]) -> tuple[int, str | N
     """(0008,0005) as ``findAndGetOFStringArray`` returns it: ``(token, text)``, or (-1, None)."""
     ordered, kept = top
     for i in kept:
-        if r.toks[i][2] == SPECIFIC_CHARACTER_SET:  # type: ignore[index]
-            if r.toks[i][0] != ELEMENT:  # type: ignore[index]
+        if r.toks[i][2] == SPECIFIC_CHARACTER_SET:
+            if r.toks[i][0] != ELEMENT:
                 return -1, None
             value = _resolve(r, ordered, i).value
             parts = [normalize(p, True, True, 0x20) for p in value.split(b"\\")] if value else []
@@ -640,20 +645,20 @@ def _charset(r: _Render, top: tuple[list[int], list[int]]) -> tuple[int, str | N
     return -1, None
 
 
-def _begin(plain: bytes, tokens: object, correct: bool) -> tuple[_Render, tuple[list[int], list[int]]]:
+def _begin(plain: bytes, tokens: Tokens, correct: bool) -> tuple[_Render, tuple[list[int], list[int]]]:
     dictionary_changed()
     r = _Render(plain, tokens, correct)
     return r, _kids(r, 0, r.n)
 
 
-def _data_set(r: _Render, top: tuple[list[int], list[int]], ts: object) -> None:
+def _data_set(r: _Render, top: tuple[list[int], list[int]], ts: TransferSyntax) -> None:
     r.out.append(b'<data-set xfer="%s" name="%s">\n'
-                 % (ts.uid.encode("latin-1"), ts.name.encode("latin-1")))  # type: ignore[attr-defined]
+                 % (ts.uid.encode("latin-1"), ts.name.encode("latin-1")))
     _walk(r, top, False)
     r.out.append(b"</data-set>\n")
 
 
-def xml_document(plain: bytes, tokens: object, ts: object, correct: bool = False
+def xml_document(plain: bytes, tokens: Tokens, ts: TransferSyntax, correct: bool = False
                  ) -> tuple[bytes, list[str]]:
     """The ``rspNNNN.xml`` document findscu ``-Xx`` writes: ``(bytes, log lines)``.
 
@@ -678,7 +683,7 @@ def xml_document(plain: bytes, tokens: object, ts: object, correct: bool = False
     return b"".join(r.out), r.log
 
 
-def xml_dataset_utf8(plain: bytes, tokens: object, ts: object, correct: bool = False
+def xml_dataset_utf8(plain: bytes, tokens: Tokens, ts: TransferSyntax, correct: bool = False
                      ) -> tuple[bytes, list[str]]:
     """One ``<data-set>`` of the findscu ``-Xs`` file, in UTF-8: ``(bytes, log lines)``.
 
