@@ -490,3 +490,34 @@ def test_limits_are_the_walks(impl: ModuleType) -> None:
     toks = impl.walk(plain, False, True, codec.SQ_TAGS, 100)
     doc, _ = impl.xml_document(plain, toks, codec.EXPLICIT_LE)
     assert doc.count(b"<sequence") == 70
+
+
+# ---- end to end at scale: the CLI against findscu on the replay SCP ---------------------------
+@needs_findscu
+@pytest.mark.parametrize("xfer", ["", "-xi", "-xb", "-xd"])
+def test_cli_files_equal_findscus_on_the_replay_scp(xfer: str, tmp_path: Path) -> None:
+    """fastfind -Xx / -Xs and findscu -Xx / -Xs, same worklist responses (sequences, ISO_IR 100,
+    every transfer syntax): every file byte for byte."""
+    import subprocess
+
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+    import replay_scp
+
+    server = replay_scp.start(port=0, responses=300, kind="worklist", distinct=300)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    try:
+        for opts in (["-Xx"], ["-Xs", "all.xml"]):
+            outs = []
+            for tool in ([sys.executable, "-m", "fastfind"], [str(FINDSCU)]):
+                out = tmp_path / f"{len(outs)}{opts[0]}"
+                out.mkdir()
+                cmd = [*tool, "-q", "-W", *([xfer] if xfer else []), "-k", "PatientName=", *opts,
+                       "-od", str(out), "127.0.0.1", str(server.port)]
+                run = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
+                assert run.returncode == 0, run.stderr
+                outs.append({p.name: p.read_bytes() for p in out.iterdir()})
+            assert len(outs[0]) == (300 if opts[0] == "-Xx" else 1)
+            assert outs[0] == outs[1]
+    finally:
+        server.stop()
