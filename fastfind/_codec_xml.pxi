@@ -267,14 +267,13 @@ cdef list _xd_refs = []  # the name bytes the table points into; replaced, never
 #                        reset, and held by each rendering, so a reset in another thread (a
 #                        Python call can switch threads) never frees a name in use
 cdef object _xd_owner = None
-cdef Py_ssize_t _XD_MAX = _xp.MAX_CACHED
 
 
 cdef int _x_dictionary_check() except -1:
     """Drop every cached entry when another dictionary is installed or the caches are full."""
     global _xd_n, _xd_private, _xd_refs, _xd_owner
     owner = _dictionary._current
-    if owner is _xd_owner and _xd_n + _xd_private < _XD_MAX:
+    if owner is _xd_owner and _xd_n + _xd_private < _xp.MAX_CACHED:
         return 0
     _xp.reset_caches(owner)
     if _xd != NULL:

@@ -319,6 +319,18 @@ def test_a_new_dictionary_is_used_at_once(impl: ModuleType, tmp_path: Path) -> N
     assert render(impl, "xml_document", elems, ts)[0] == before
 
 
+def test_dictionary_cache_is_bounded(impl: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More distinct tags than the cache holds: it is dropped and refilled, same output."""
+    monkeypatch.setattr(xp, "MAX_CACHED", 100)
+    elems = [(0x00130000 + k, "UN", b"") for k in range(300)]
+    small = [(0x00100010, "PN", "A")]
+    ts = codec.EXPLICIT_LE
+    first = render(impl, "xml_document", elems, ts)
+    assert render(impl, "xml_document", elems, ts) == first
+    assert first[0].count(b"<element") == len(elems)
+    assert b'name="PatientName">A<' in render(impl, "xml_document", small, ts)[0]
+
+
 # ---- DCMTK: UN of undefined length ------------------------------------------------------------------
 UN_CASE = [
     (0x00080005, "CS", "ISO_IR 100"),
