@@ -31,7 +31,7 @@ lint: build
 # Long coverage-guided runs of every codec harness (FUZZ_SECONDS each); findings land in fuzz-artifacts/.
 FUZZ_SECONDS ?= 300
 fuzz: build
-	for n in pdu_stream command identifier inflate associate_ac; do \
+	for n in pdu_stream command identifier inflate associate_ac xml; do \
 		$(VPY) -m fuzz.run $$n --seconds $(FUZZ_SECONDS) --artifacts fuzz-artifacts || exit 1; done
 
 # Micro benchmarks, then every output vs DCMTK findscu (tmpfs and disk) and the batch benchmark;

@@ -5,7 +5,8 @@
 Inputs are built once (lists and bytes, never generators) outside the timed functions.
 Groups: ``feed`` (1000 responses through Receiver.feed vs pynetdicom ``DIMSEMessage.decode_msg``
 on the same PDVs), ``identifier-<ts>`` (100 identifiers: walk_dataset, codec.decode_identifier,
-pydicom ``read_dataset``), ``inflate`` (100 deflated identifiers).
+pydicom ``read_dataset``), ``inflate`` (100 deflated identifiers), ``xml-*`` (100 study-level
+identifiers rendered as -Xx documents / -Xs data sets from their walk).
 """
 
 from __future__ import annotations
@@ -253,3 +254,25 @@ def test_pydicom_cells_csv_row(benchmark) -> None:  # type: ignore[no-untyped-de
         return total
 
     assert benchmark(run) > 0
+
+
+# ---- DCMTK XML (-Xx / -Xs) -------------------------------------------------------------------------
+@cache
+def xml_study_walks(impl_name: str) -> list:  # type: ignore[type-arg]
+    """100 study-level identifiers (explicit VR LE, ISO_IR 100) walked by ``impl_name``."""
+    mod = _impl(impl_name)
+    data = _data.identifiers(N_IDENTIFIERS, codec.EXPLICIT_LE.uid, "study")
+    return [(d, mod.walk(d, False, True, codec.SQ_TAGS)) for d in data]
+
+
+@pytest.mark.parametrize("fn", ["xml_document", "xml_dataset_utf8"])
+def test_xml_render(benchmark, impl: ModuleType, fn: str) -> None:  # type: ignore[no-untyped-def]
+    """One -Xx document / -Xs data set per identifier, rendered from the walk (no file I/O)."""
+    benchmark.group = f"xml-{fn}"
+    name = "python" if impl is _codec_py else "cython"
+    walks, render, ts = xml_study_walks(name), getattr(impl, fn), codec.EXPLICIT_LE
+
+    def run() -> int:
+        return sum(len(render(d, w, ts)[0]) for d, w in walks)
+
+    assert benchmark(run) > 100 * N_IDENTIFIERS

@@ -79,6 +79,10 @@ CellFields = _impl.CellFields
 ArrowColumns = _impl.ArrowColumns
 
 # DCMTK's XML (_codec_xml):
+xml_document = _impl.xml_document
+xml_dataset_utf8 = _impl.xml_dataset_utf8
+dcmtk_float = _impl.dcmtk_float
+XML_ENCODINGS = _impl.XML_ENCODINGS
 
 
 #: Tags whose dictionary VR is SQ: how implicit-VR sequences of defined length are recognised.

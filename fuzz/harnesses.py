@@ -572,6 +572,118 @@ def fuzz_associate_ac(data: bytes) -> None:
         check_associate_ac(p.rest())
 
 
+# ---- 6. DCMTK XML (-Xx / -Xs) --------------------------------------------------------------------
+#: tags the structured identifiers are made of: every kind of element the renderer treats apart
+XML_TAGS = [
+    0x00080005, 0x00080020, 0x00080030, 0x00080050, 0x00080052, 0x00080054, 0x00080060,
+    0x00080090, 0x00081030, 0x00100010, 0x00100020, 0x00101010, 0x00101030, 0x00104000,
+    0x0020000D, 0x00201208, 0x00280103, 0x00280106, 0x00280120, 0x00283002, 0x00283006,
+    0x00041200, 0x54001004, 0x54001010, 0x60003000, 0x60013000, 0x50003000, 0x7FE00010,
+    0x00090010, 0x00091001, 0x00290010, 0x00291008, 0x00291010, 0x00189087, 0x0018115E,
+    0x00209165, 0x00660016, 0x00181310, 0x00186052, 0x00189219, 0x0040A30A, 0x00420011,
+]
+XML_SEQ_TAGS = [0x00081110, 0x00081199, 0x00400275, 0x00091002, 0x00330010]
+XML_VRS = [b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT",
+           b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SS", b"ST", b"SV",
+           b"TM", b"UC", b"UI", b"UL", b"UN", b"UR", b"US", b"UT", b"UV"]
+_XML_LONG = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV", b"UV"}
+XML_CHARSETS = [b"ISO_IR 100", b"ISO_IR 192", b"ISO_IR 6", b"ISO_IR 126", b"ISO_IR 13 ",
+                b"GB18030 ", b"ISO 2022 IR 6\\ISO 2022 IR 87", b"\\ISO 2022 IR 100",
+                b"ISO 2022 IR 100\\ISO 2022 IR 126 ", b"ISO 2022 IR 6\\ISO 2022 IR 149 ",
+                b"ISO_IR 203", b"FOO ", b"", b"ISO_IR 100\\ISO_IR 126"]
+XML_FRAGMENTS = [b"A", b"\xe9", b"\x1b$B", b";3", b"\x1b(B", b"\x1b-A", b"\x1b$)C", b"\xc7\xd1",
+                 b"^", b"=", b"\\", b" ", b"\0", b"<&>", b"\r\n", b"\x01", b"\xff", b"\xd6\xd0",
+                 b"SIEMENS CSA HEADER", b"1.2"]
+
+
+def _xml_value(p: Params) -> bytes:
+    if p.u8() & 1:
+        return p.take(p.u8() % 40)
+    return b"".join(XML_FRAGMENTS[p.u8() % len(XML_FRAGMENTS)] for _ in range(p.u8() % 8))
+
+
+def _xml_elements(p: Params, implicit: bool, little: bool, depth: int) -> bytes:
+    """An encoded list of elements chosen by the fuzzer (PS3.5 §7.1; undefined-length
+    sequences, items and UN elements (§6.2.2) included)."""
+    o = "<" if little else ">"
+    out = b""
+    for _ in range(p.u8() % 8):
+        op = p.u8()
+        if op % 8 == 7 and depth < 4:
+            tag = XML_SEQ_TAGS[p.u8() % len(XML_SEQ_TAGS)]
+            un = not implicit and op & 0x10
+            undefined = un or bool(op & 0x20) or (implicit and tag >> 16 & 1)
+            body = b""
+            for _ in range(p.u8() % 3):
+                content = _xml_elements(p, implicit or un, little or un, depth + 1)
+                io = "<" if un else o
+                if p.u8() & 1:
+                    body += struct.pack(f"{io}HHL", 0xFFFE, 0xE000, 0xFFFFFFFF) + content
+                    body += struct.pack(f"{io}HHL", 0xFFFE, 0xE00D, 0)
+                else:
+                    body += struct.pack(f"{io}HHL", 0xFFFE, 0xE000, len(content)) + content
+            if undefined:
+                body += struct.pack(f"{'<' if un else o}HHL", 0xFFFE, 0xE0DD, 0)
+            vr = b"UN" if un else b"SQ"
+        else:
+            tag = XML_TAGS[p.u8() % len(XML_TAGS)] if op & 0x40 else p.u32() % 0xFFFE0000
+            if tag == 0x00080005 and op & 0x80:
+                body = XML_CHARSETS[p.u8() % len(XML_CHARSETS)]
+            else:
+                body = _xml_value(p)
+            vr = XML_VRS[p.u8() % len(XML_VRS)]
+            undefined = False
+        length = 0xFFFFFFFF if undefined else len(body)
+        if implicit:
+            out += struct.pack(f"{o}HHL", tag >> 16, tag & 0xFFFF, length)
+        elif vr in _XML_LONG:
+            out += struct.pack(f"{o}HH2sHL", tag >> 16, tag & 0xFFFF, vr, 0, length)
+        else:
+            out += struct.pack(f"{o}HH2sH", tag >> 16, tag & 0xFFFF, vr, length & 0xFFFF)
+        out += body
+    return out
+
+
+def check_xml(plain: bytes, ts_index: int) -> None:
+    """-Xx/-Xs rendering parity on a walkable identifier: the same bytes and log lines from both
+    implementations (with and without dcm2xml's input correction), no exception at all, output
+    framed as DCMTK's and bounded by the input's size."""
+    ts = TRANSFER_SYNTAXES[ts_index]
+    walked = [outcome(mod.walk, plain, ts.implicit, ts.little, codec_mod.SQ_TAGS) for _, mod in IMPLS]
+    if walked[0][0] == "error":
+        return  # walk parity and errors are the identifier harness's business
+    for fn in ("xml_document", "xml_dataset_utf8"):
+        for correct in (False, True):
+            outs = [(name, outcome(getattr(mod, fn), plain, w[1], ts, correct))
+                    for (name, mod), w in zip(IMPLS, walked, strict=True)]
+            for name, out in outs:
+                if out[0] == "error":  # a walked identifier always renders
+                    raise Finding(f"{fn} ({name}): {out[1].__name__}: {out[2]}") from out[6]
+            doc, log = agree(outs, f"{fn} correct={correct}")[1]
+            if len(doc) > 32 * len(plain) + 4096:
+                raise Finding(f"{fn}: {len(doc)} bytes of XML from {len(plain)} bytes")
+            if any(line[:3] not in ("W: ", "E: ") for line in log):
+                raise Finding(f"{fn}: log line not in DCMTK's form: {log!r}")
+            if fn == "xml_document":
+                ok = doc.startswith(b'<?xml version="1.0"') and doc.endswith(b"</data-set>\n")
+            else:
+                ok = doc.startswith(b"<data-set xfer=") and doc.endswith(b"</data-set>\n")
+                ok = ok or (doc == b"" and any(line.startswith("E: ") for line in log))
+            if not ok:
+                raise Finding(f"{fn}: not a DCMTK data set: {doc[:80]!r} ... {doc[-40:]!r}")
+
+
+def fuzz_xml(data: bytes) -> None:
+    """Layout: u8 flags (bits 0-1 transfer syntax, bit 2 raw payload); raw: the identifier,
+    else the rest drives :func:`_xml_elements`."""
+    p = Params(data)
+    flags = p.u8()
+    ts_index = flags & 3
+    ts = TRANSFER_SYNTAXES[ts_index]
+    plain = p.rest() if flags & 4 else _xml_elements(p, ts.implicit, ts.little, 0)
+    check_xml(plain, ts_index)
+
+
 # ---- registry and seeds --------------------------------------------------------------------------
 HARNESSES: dict[str, Callable[[bytes], None]] = {
     "pdu_stream": fuzz_pdu_stream,
@@ -579,6 +691,7 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "identifier": fuzz_identifier,
     "inflate": fuzz_inflate,
     "associate_ac": fuzz_associate_ac,
+    "xml": fuzz_xml,
 }
 
 
@@ -643,6 +756,8 @@ def seeds() -> dict[str, list[bytes]]:
             pack_inflate(ids[1], 3, 4096, 6, 0x0300),
         ],
         "associate_ac": [b"\x00" + body for body in _ac_bodies()],
+        "xml": [bytes((i | 4,)) + codec_mod.plain_bytes(d, TRANSFER_SYNTAXES[i])
+                for i, d in enumerate(ids)] + [bytes((4,)) + undefined, bytes(range(1, 120))],
     }
 
 

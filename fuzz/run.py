@@ -20,11 +20,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
-NAMES = ("pdu_stream", "command", "identifier", "inflate", "associate_ac")
+NAMES = ("pdu_stream", "command", "identifier", "inflate", "associate_ac", "xml")
 #: third-party packages whose code a harness drives (instrumented along with fastfind)
-EXTRA_INSTRUMENTED = {"identifier": ["pydicom"], "associate_ac": ["pynetdicom"]}
+EXTRA_INSTRUMENTED = {"identifier": ["pydicom"], "associate_ac": ["pynetdicom"], "xml": ["pydicom"]}
 MAX_LEN = {"pdu_stream": 8192, "command": 1024, "identifier": 8192, "inflate": 4096,
-           "associate_ac": 2048}
+           "associate_ac": 2048, "xml": 4096}
 
 
 def main(argv: list[str] | None = None) -> int:

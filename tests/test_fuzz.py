@@ -174,6 +174,21 @@ def test_checks_pass_on_seeds() -> None:
         elif name == "command":
             for data in inputs:
                 h.check_command(data)
+        elif name == "xml":
+            for data in inputs:
+                h.fuzz_xml(data)
+
+
+def test_xml_check_catches_disagreement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """check_xml fails when the implementations differ (here: a renderer dropping a byte)."""
+    if len(h.IMPLS) < 2:
+        pytest.skip("the Cython codec is not built")
+    plain = h.seeds()["xml"][1][1:]
+    h.check_xml(plain, 1)
+    real = h.IMPLS[0][1].xml_document
+    monkeypatch.setattr(h.IMPLS[0][1], "xml_document", lambda *a: (real(*a)[0][:-1], real(*a)[1]))
+    with pytest.raises(h.Finding, match="disagree"):
+        h.check_xml(plain, 1)
 
 
 def test_pdu_stream_split_equivalence_examples() -> None:

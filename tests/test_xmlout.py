@@ -4,102 +4,19 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import struct
-import subprocess
-import zlib
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from xmlref import ALL_TS, DCM2XML, FINDSCU, dcm2xml_dataset, findscu, logged, raw_scp, wire
 
 from fastfind import codec
 from fastfind.output import dcmtk_xml as xmlout
 from fastfind.output import dump
 
-DCM2XML = shutil.which("dcm2xml")
-FINDSCU = shutil.which("findscu")
 needs_dcm2xml = pytest.mark.skipif(DCM2XML is None, reason="DCMTK dcm2xml not installed")
 needs_findscu = pytest.mark.skipif(FINDSCU is None, reason="DCMTK findscu not installed")
-
-ALL_TS = {
-    "implicit": codec.IMPLICIT_LE,
-    "explicit": codec.EXPLICIT_LE,
-    "big": codec.EXPLICIT_BE,
-    "deflated": codec.DEFLATED_LE,
-}
-_LONG = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
-_CODES = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d", "OF": "f"}
-_CODES.update({"OD": "d", "OL": "L", "OV": "Q", "UV": "Q", "SV": "q", "AT": "H", "OW": "H"})
-
-
-# --- a raw encoder, so that odd lengths, padding and undefined lengths are under our control ---
-
-
-def _value(vr: str, v: object, little: bool) -> bytes:
-    if isinstance(v, bytes):
-        return v
-    if isinstance(v, str):
-        return v.encode("latin-1")
-    assert isinstance(v, list)
-    return struct.pack(f"{'<' if little else '>'}{len(v)}{_CODES[vr]}", *v)
-
-
-def encode(elems: list, implicit: bool, little: bool) -> bytes:
-    """``(tag, vr, value)`` triples; an SQ value is a list of items (lists of triples), and a
-    tuple ``("U", x)`` marks a sequence or item of undefined length."""
-    o = "<" if little else ">"
-    out = b""
-    for tag, vr, v in elems:
-        if vr == "SQ":
-            undefined = isinstance(v, tuple)
-            body = b""
-            for item in v[1] if undefined else v:
-                iu = isinstance(item, tuple)
-                ib = encode(item[1] if iu else item, implicit, little)
-                body += struct.pack(f"{o}HHL", 0xFFFE, 0xE000, 0xFFFFFFFF if iu else len(ib)) + ib
-                body += struct.pack(f"{o}HHL", 0xFFFE, 0xE00D, 0) if iu else b""
-            body += struct.pack(f"{o}HHL", 0xFFFE, 0xE0DD, 0) if undefined else b""
-            length = 0xFFFFFFFF if undefined else len(body)
-        else:
-            body = _value(vr, v, little)
-            length = len(body)
-        if implicit:
-            out += struct.pack(f"{o}HHL", tag >> 16, tag & 0xFFFF, length)
-        elif vr in _LONG:
-            out += struct.pack(f"{o}HH2sHL", tag >> 16, tag & 0xFFFF, vr.encode(), 0, length)
-        else:
-            out += struct.pack(f"{o}HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), length)
-        out += body
-    return out
-
-
-def wire(elems: list, ts: codec.TransferSyntax) -> bytes:
-    data = encode(elems, ts.implicit, ts.little)
-    if ts.deflated:
-        c = zlib.compressobj(6, zlib.DEFLATED, -15)
-        data = c.compress(data) + c.flush()
-    return data
-
-
-def _meta_el(tag: int, vr: str, v: bytes) -> bytes:
-    return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), len(v)) + v
-
-
-def dcm2xml_dataset(
-    data: bytes, ts: codec.TransferSyntax, tmp: Path, *opts: str
-) -> tuple[bytes, str]:
-    """dcm2xml's ``<data-set>`` element for ``data`` (wrapped in a file so deflate works too)."""
-    uid = ts.uid.encode() + b"\0" * (len(ts.uid) % 2)
-    meta = _meta_el(0x00020002, "UI", b"1.2.3\0") + _meta_el(0x00020003, "UI", b"1.2.3.4\0")
-    meta += _meta_el(0x00020010, "UI", uid)
-    meta = struct.pack("<HH2sHL", 2, 0, b"UL", 4, len(meta)) + meta
-    path = tmp / "in.dcm"
-    path.write_bytes(b"\0" * 128 + b"DICM" + meta + data)
-    run = subprocess.run([DCM2XML, "+M", *opts, str(path)], capture_output=True, timeout=30)
-    found = re.search(rb"<data-set.*</data-set>\n", run.stdout, re.S)
-    return (found.group(0) if found else b""), run.stderr.decode("latin-1")
 
 
 def ours_corrected(data: bytes, ts: codec.TransferSyntax) -> bytes:
@@ -235,10 +152,26 @@ def test_dcmtk_g_golden(value: float, text: str) -> None:
         ("ISO 2022 IR 6\\ISO 2022 IR 87", b"Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B"),
         ("ISO 2022 IR 87\\ISO 2022 IR 100", "X"),
         ("\\ISO 2022 IR 999", "X"),
-        ("ISO 2022 IR 6\\ISO 2022 IR 100", b"A\x1b-A\xe9"),
+        ("ISO 2022 IR 6\\ISO 2022 IR 100", b"A\x1b-A\xe9"),  # odd: dcm2xml's NUL pad refuses it
+        # even lengths (no pad byte), so the character sets really are selected:
+        ("ISO 2022 IR 6\\ISO 2022 IR 100 ", b"A\x1b-A\xe9"),
+        ("\\ISO 2022 IR 100", b"Jo\x1b-A\xe9=\x1b-A\xe9"),
+        ("ISO 2022 IR 100\\ISO 2022 IR 126 ", b"\xe9\x1b-F\xe1"),
+        ("ISO 2022 IR 6\\ISO 2022 IR 149 ", b"A\x1b$)C\xc7\xd1"),
+        ("ISO 2022 IR 6\\ISO 2022 IR 58 ", b"A\x1b$)A\xb0\xa1"),
+        ("ISO 2022 IR 6\\ISO 2022 IR 166 ", b"A\x1b-T\xa1"),
+        ("\\ISO 2022 IR 100", b"Jos\xe9"),  # no escape: the first repertoire (ASCII) fails
+        ("ISO_IR 13 ", b"\xb1\xdf"),
+        ("GB18030 ", "中文".encode("gb18030")),
+        ("GBK ", "中文".encode("gbk")),
+        ("ISO 2022 IR 100 ", "X"),  # a single ISO 2022 term is not selectable
+        ("ISO 2022 IR 6\\\\ISO 2022 IR 100 ", "X"),
     ],
 )
 def test_utf8_conversion_matches_dcm2xml(charset: str, value: object, tmp_path: Path) -> None:
+    """dcm2xml +U8 converts as findscu -Xs does, except that it also converts (validates) when
+    (0008,0005) is absent, empty or ISO_IR 192, which findscu leaves alone (checked end to end in
+    test_xml_codec.py)."""
     elems = [
         (0x00080005, "CS", charset),
         (0x00081032, "SQ", [[(0x00080104, "LO", value)]]),
@@ -328,67 +261,18 @@ E2E = [
 ]  # each identifier has an even length: DCMTK rejects odd PDV fragments
 
 
-class _Raw:
-    """An identifier already encoded (by :func:`wire`), sent by the SCP byte for byte."""
-
-    def __init__(self, data: bytes):
-        self.data = data
-
-
 @pytest.fixture
-def scp(monkeypatch):
-    """A pynetdicom MWL SCP answering with the raw E2E identifiers; yields (port, sent)."""
-    from pydicom.uid import (
-        DeflatedExplicitVRLittleEndian,
-        ExplicitVRBigEndian,
-        ExplicitVRLittleEndian,
-        ImplicitVRLittleEndian,
-    )
-    from pynetdicom import AE, _config, evt, service_class
-    from pynetdicom.sop_class import ModalityWorklistInformationFind
-
-    real_encode = service_class.encode
-    monkeypatch.setattr(_config, "LOG_RESPONSE_IDENTIFIERS", False)
-
-    def encode_raw(ds, *args, **kwargs):
-        return ds.data if isinstance(ds, _Raw) else real_encode(ds, *args, **kwargs)
-
-    monkeypatch.setattr(service_class, "encode", encode_raw)
+def scp():
+    """The raw SCP answering with the E2E identifiers; yields (port, sent)."""
     sent: list[tuple[bytes, str]] = []
 
-    def handle(event):
-        ts = codec.TRANSFER_SYNTAXES[event.context.transfer_syntax]
-        for elems in E2E:
-            data = wire(elems, ts)
-            sent.append((data, ts.uid))
-            yield 0xFF00, _Raw(data)
+    def identifiers(ts: codec.TransferSyntax) -> list[bytes]:
+        out = [wire(elems, ts) for elems in E2E]
+        sent.extend((data, ts.uid) for data in out)
+        return out
 
-    ae = AE(ae_title="XMLSCP")
-    ae.add_supported_context(
-        ModalityWorklistInformationFind,
-        [
-            ExplicitVRLittleEndian,
-            ImplicitVRLittleEndian,
-            ExplicitVRBigEndian,
-            DeflatedExplicitVRLittleEndian,
-        ],
-    )
-    server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_FIND, handle)])
-    try:
-        yield server.socket.getsockname()[1], sent
-    finally:
-        server.shutdown()
-
-
-def _logged(run: subprocess.CompletedProcess) -> list[str]:
-    """findscu's W:/E: lines, without the parser's own odd-length notes."""
-    lines = run.stderr.decode("latin-1").splitlines()
-    return [x for x in lines if x[:3] in ("W: ", "E: ") and "is odd" not in x]
-
-
-def _findscu(port: int, out: Path, *opts: str) -> subprocess.CompletedProcess:
-    cmd = [FINDSCU, "-aec", "XMLSCP", "-W", "-k", "PatientName=*", *opts, "-od", str(out)]
-    return subprocess.run([*cmd, "127.0.0.1", str(port)], capture_output=True, timeout=60)
+    with raw_scp(identifiers) as port:
+        yield port, sent
 
 
 @needs_findscu
@@ -396,17 +280,17 @@ def _findscu(port: int, out: Path, *opts: str) -> subprocess.CompletedProcess:
 def test_findscu_xx_and_xs_files(scp, xfer: str, tmp_path: Path) -> None:
     port, sent = scp
     opts = [xfer] if xfer else []
-    run = _findscu(port, tmp_path, *opts, "-Xx")
+    run = findscu(port, tmp_path, *opts, "-Xx")
     assert run.returncode == 0, run.stderr
     expected_log: list[str] = []
     for n, (data, uid) in enumerate(sent, 1):
         doc, log = xmlout.response_xml(data, codec.TRANSFER_SYNTAXES[uid])
         assert (tmp_path / f"rsp{n:04d}.xml").read_bytes() == doc
         expected_log += log
-    assert _logged(run) == expected_log
+    assert logged(run) == expected_log
 
     sent.clear()
-    run = _findscu(port, tmp_path, *opts, "-Xs", "all.xml")
+    run = findscu(port, tmp_path, *opts, "-Xs", "all.xml")
     assert run.returncode == 0, run.stderr
     fp = io.BytesIO()
     writer = xmlout.SingleXmlWriter(fp)
@@ -415,7 +299,7 @@ def test_findscu_xx_and_xs_files(scp, xfer: str, tmp_path: Path) -> None:
         expected_log += writer.add(data, codec.TRANSFER_SYNTAXES[uid])
     writer.close()
     assert (tmp_path / "all.xml").read_bytes() == fp.getvalue()
-    assert _logged(run) == expected_log
+    assert logged(run) == expected_log
 
 
 @needs_dcm2xml
