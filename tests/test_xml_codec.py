@@ -23,6 +23,15 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from fastfind import _codec_py as py
+from fastfind import _codec_xml_py as xp
+from fastfind import codec
+from fastfind.dicom import dictionary
+from fastfind.errors import CodecError
+from fastfind.options import Limits
+from fastfind.output import dump
+
 from xmlref import (
     ALL_TS,
     DCM2XML,
@@ -34,14 +43,6 @@ from xmlref import (
     raw_scp,
     wire,
 )
-
-from fastfind import _codec_py as py
-from fastfind import _codec_xml_py as xp
-from fastfind import codec
-from fastfind.dicom import dictionary
-from fastfind.errors import CodecError
-from fastfind.options import Limits
-from fastfind.output import dump
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:

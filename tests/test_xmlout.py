@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from xmlref import ALL_TS, DCM2XML, FINDSCU, dcm2xml_dataset, findscu, logged, raw_scp, wire
 
 from fastfind import codec
 from fastfind.output import dcmtk_xml as xmlout
 from fastfind.output import dump
+
+from xmlref import ALL_TS, DCM2XML, FINDSCU, dcm2xml_dataset, findscu, logged, raw_scp, wire
 
 needs_dcm2xml = pytest.mark.skipif(DCM2XML is None, reason="DCMTK dcm2xml not installed")
 needs_findscu = pytest.mark.skipif(FINDSCU is None, reason="DCMTK findscu not installed")
