@@ -116,10 +116,12 @@ class DcmtkXmlFilesSink(_FileSink):
 class DcmtkXmlSink:
     """``-Xs``: every response in one XML file, converted to UTF-8 (DCMTK 3.6.7 findscu)."""
 
-    def __init__(self, path: str, *, limit: int | None = None, sync: bool = False, label: str = ""):
+    def __init__(self, path: str, *, limit: int | None = None, sync: bool = False, label: str = "",
+                 batch: bool = False):
         self.path = path
         self.label = label or path
         self.limit = limit
+        self.batch = batch  # a batch: each <data-set> says which query (row) it answers
         self.written = 0
         log.info(f"Writing all response datasets to file: {label or path}")
         self._file = OutputFile(path, sync=sync)
@@ -136,6 +138,8 @@ class DcmtkXmlSink:
         body, lines = codec.xml_dataset_utf8(rsp.plain, rsp.tokens, rsp.transfer_syntax)
         if lines:
             _log_lines(lines)
+        if self.batch and body.startswith(b"<data-set "):
+            body = b'<data-set query="%d" ' % ((rsp.query or 0) + 1) + body[10:]
         self._file.write(body)
         self.written += 1
 

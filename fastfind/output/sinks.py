@@ -177,7 +177,7 @@ def open_sinks(out: OutputOptions, fields: Sequence[str] = ()) -> SinkSet:
             name = out.xml_single_file or ""
             label = name if os.path.isabs(name) else display_path(out.directory, name)
             sinks.append(DcmtkXmlSink(out.xml_single_path, limit=out.limit_output, sync=out.sync,
-                                      label=label))
+                                      label=label, batch=per_query))
         columns = list(out.csv_fields or fields)
         if out.json:
             from .dicom_json import JsonSink
