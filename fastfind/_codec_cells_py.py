@@ -36,6 +36,7 @@ from ._codec_text_py import (
     C_US,
     C_UV,
     K_LATIN1,
+    _State,
     dictionary_vr,
     split_values,
 )
@@ -52,22 +53,6 @@ _DEFAULT = (K_LATIN1, ["iso8859"])
 _QUOTE = frozenset(b',"\r\n')
 
 
-class _State:
-    __slots__ = ("plain", "tokens", "ts", "a", "fallback")
-
-    def __init__(self, plain: bytes, tokens, ts) -> None:  # type: ignore[no-untyped-def]
-        self.plain = plain
-        self.tokens = tokens
-        self.ts = ts
-        self.a = tokens._a
-        self.fallback = None
-
-    def slow(self):  # type: ignore[no-untyped-def]
-        if self.fallback is None:
-            from ._pydicom_values import Fallback
-
-            self.fallback = Fallback(self.plain, self.tokens, self.ts)
-        return self.fallback
 
 
 class CellFields:

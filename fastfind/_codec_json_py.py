@@ -48,6 +48,7 @@ from ._codec_text_py import (
     C_US,
     C_UV,
     K_LATIN1,
+    _State,
     charset_kind,
     dictionary_vr,
     json_quote,
@@ -67,24 +68,6 @@ _NONFINITE = {"nan": b'"NaN"', "inf": b'"Infinity"', "-inf": b'"-Infinity"'}
 _DEFAULT = (K_LATIN1, ["iso8859"])  # pydicom's default_encoding when (0008,0005) is absent
 
 
-class _State:
-    """What one :func:`encode_json` call shares (the Cython ``JsonState``)."""
-
-    __slots__ = ("plain", "tokens", "ts", "a", "fallback")
-
-    def __init__(self, plain: bytes, tokens, ts) -> None:  # type: ignore[no-untyped-def]
-        self.plain = plain
-        self.tokens = tokens
-        self.ts = ts
-        self.a = tokens._a
-        self.fallback = None
-
-    def slow(self):  # type: ignore[no-untyped-def]
-        if self.fallback is None:
-            from ._pydicom_values import Fallback
-
-            self.fallback = Fallback(self.plain, self.tokens, self.ts)
-        return self.fallback
 
 
 def dataset_children(st: _State, first: int, end: int, inherited: tuple[int, list[str]]):  # type: ignore[no-untyped-def]

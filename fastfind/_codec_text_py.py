@@ -210,3 +210,24 @@ _ESCAPES.update({0x22: '\\"', 0x5C: "\\\\", 0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n
 def json_quote(text: bytes) -> bytes:
     """UTF-8 ``text`` as a JSON string literal, quotes included."""
     return b'"' + text.decode("utf-8", "replace").translate(_ESCAPES).encode("utf-8") + b'"'
+
+
+class _State:
+    """What one encoding call (JSON, cells) shares: the walk and, made only if a value needs
+    it, pydicom's conversion of the elements (the Cython twins' ``JsonState``/cells state)."""
+
+    __slots__ = ("plain", "tokens", "ts", "a", "fallback")
+
+    def __init__(self, plain: bytes, tokens, ts) -> None:  # type: ignore[no-untyped-def]
+        self.plain = plain
+        self.tokens = tokens
+        self.ts = ts
+        self.a = tokens._a
+        self.fallback = None
+
+    def slow(self):  # type: ignore[no-untyped-def]
+        if self.fallback is None:
+            from ._pydicom_values import Fallback
+
+            self.fallback = Fallback(self.plain, self.tokens, self.ts)
+        return self.fallback

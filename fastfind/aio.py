@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .client import FindOperation, FindResponse, Query, _ClientBase
-from .errors import DimseTimeout, FastFindError, UsageError
+from .errors import FastFindError
 from .net.aio import AioAssociation
 from .net.transport import deadline_after
 
@@ -44,25 +44,14 @@ class AsyncFindOperation(FindOperation):
     async def __anext__(self) -> FindResponse:
         if self.final is not None:
             raise StopAsyncIteration
-        client = self.client
+        assoc = self._before_receive()
         opts = self.options
-        assoc = client.association
-        if assoc is None or assoc.closed:
-            raise UsageError("the association is not open")
-        if self.on_wait is not None and not assoc.message_ready:
-            self.on_wait()
         try:
             ctx, cmd, ds = await assoc.receive_message(
                 opts.dimse_timeout, opts.socket_timeout, self._cancel_deadline
             )
-        except DimseTimeout:
-            client._operation = None
-            if self._cancel_deadline is not None:
-                raise DimseTimeout("no final status after C-CANCEL within the post-cancel timeout") from None
-            raise
-        except FastFindError:
-            client._operation = None
-            raise
+        except FastFindError as exc:
+            raise self._receive_failed(exc) from None
         return self._take(ctx, cmd, ds)
 
     async def cancel(self) -> None:  # type: ignore[override]

@@ -241,26 +241,31 @@ class FindOperation:
     def __next__(self) -> FindResponse:
         if self.final is not None:
             raise StopIteration
-        client = self.client
+        assoc = self._before_receive()
         opts = self.options
-        assoc = client.association
-        if assoc is None or assoc.transport.closed:
-            raise UsageError("the association is not open")
-        if self.on_wait is not None and not assoc.message_ready:
-            self.on_wait()
         try:
             ctx, cmd, ds = assoc.receive_message(
                 opts.dimse_timeout, opts.socket_timeout, self._cancel_deadline
             )
-        except DimseTimeout:
-            client._operation = None
-            if self._cancel_deadline is not None:
-                raise DimseTimeout("no final status after C-CANCEL within the post-cancel timeout") from None
-            raise
-        except FastFindError:
-            client._operation = None
-            raise
+        except FastFindError as exc:
+            raise self._receive_failed(exc) from None
         return self._take(ctx, cmd, ds)
+
+    def _before_receive(self) -> Any:
+        """The association to read the next response from (outputs told first if it waits)."""
+        assoc = self.client.association
+        if assoc is None or assoc.transport.closed:
+            raise UsageError("the association is not open")
+        if self.on_wait is not None and not assoc.message_ready:
+            self.on_wait()
+        return assoc
+
+    def _receive_failed(self, exc: FastFindError) -> FastFindError:
+        """What ends this request when receiving failed (the association is already aborted)."""
+        self.client._operation = None
+        if isinstance(exc, DimseTimeout) and self._cancel_deadline is not None:
+            return DimseTimeout("no final status after C-CANCEL within the post-cancel timeout")
+        return exc
 
     def _take(self, ctx: int, cmd: dict[int, Any], ds: bytes | None) -> FindResponse:
         """One received message as a response of this request (PS3.7 §9.1.2.1, §9.3.2.2):

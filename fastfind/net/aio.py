@@ -28,8 +28,7 @@ from ..errors import (
     ReleaseTimeout,
     TLSError,
 )
-from .negotiation import AcceptedAssociation
-from .protocol import ARTIM_SECONDS, RECV_BUFFER, Requestor, a_abort, to_send
+from .protocol import ARTIM_SECONDS, RECV_BUFFER, AssociationView, Requestor, a_abort, to_send
 from .transport import Deadline, TLSClosed, _strerror, deadline_after, earliest
 
 HIGH_WATER = 4096  #: events waiting before reading pauses
@@ -178,7 +177,7 @@ async def connect(
     return transport, wire  # type: ignore[return-value]
 
 
-class AioAssociation:
+class AioAssociation(AssociationView):
     """An established association on the event loop (the blocking :class:`Association`'s twin)."""
 
     def __init__(self, transport: asyncio.Transport, wire: _Wire, protocol: Requestor):
@@ -186,32 +185,6 @@ class AioAssociation:
         self.wire = wire
         self.protocol = protocol
         self._closed = False
-
-    # the attributes the API reads, as in the blocking driver
-    @property
-    def accepted(self) -> AcceptedAssociation | None:
-        return self.protocol.accepted
-
-    @property
-    def peer_max_pdu(self) -> int:
-        return self.protocol.peer_max_pdu
-
-    @property
-    def peer_released(self) -> bool:
-        return self.protocol.peer_released
-
-    @property
-    def next_message_id(self) -> int:
-        return self.protocol.next_message_id
-
-    @property
-    def message_ready(self) -> bool:
-        return self.protocol.message_ready
-
-    @property
-    def max_send_pdv(self) -> int:
-        peer = self.protocol.peer_max_pdu
-        return (peer - 12) if peer else 0xFFFFFFFF - 12
 
     @property
     def transport(self) -> AioAssociation:
@@ -225,9 +198,6 @@ class AioAssociation:
             return True
         wire = self.wire
         return wire.ended and not self.protocol.events and wire.fault is None
-
-    def take_message_id(self) -> int:
-        return self.protocol.take_message_id()
 
     # ---- establishment ----------------------------------------------------------------------
     @classmethod

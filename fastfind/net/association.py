@@ -21,7 +21,7 @@ from ..errors import (
     ReleaseTimeout,
     TLSError,
 )
-from .negotiation import AcceptedAssociation, ProposedContext
+from .negotiation import ProposedContext
 from .protocol import (  # noqa: F401  (re-exported: the association's vocabulary)
     A_RELEASE_RP,
     A_RELEASE_RQ,
@@ -32,6 +32,7 @@ from .protocol import (  # noqa: F401  (re-exported: the association's vocabular
     RJ_REASON,
     RJ_RESULT,
     RJ_SOURCE,
+    AssociationView,
     Requestor,
     a_abort,
     describe_reject,
@@ -43,7 +44,7 @@ log = logging.getLogger("fastfind")
 EV_MESSAGE = codec.EV_MESSAGE
 
 
-class Association:
+class Association(AssociationView):
     """An established association: send DIMSE messages, receive them, release or abort.
 
     Create with :meth:`request`. Attributes after acceptance: :attr:`accepted` (the negotiated
@@ -55,34 +56,6 @@ class Association:
         self.protocol = protocol
         self._buf = bytearray(RECV_BUFFER)
         self._view = memoryview(self._buf)
-
-    # protocol state, as the API and the CLI read it
-    @property
-    def accepted(self) -> AcceptedAssociation | None:
-        return self.protocol.accepted
-
-    @property
-    def peer_max_pdu(self) -> int:
-        return self.protocol.peer_max_pdu
-
-    @property
-    def peer_released(self) -> bool:
-        return self.protocol.peer_released
-
-    @property
-    def next_message_id(self) -> int:
-        return self.protocol.next_message_id
-
-    @property
-    def message_ready(self) -> bool:
-        """True if :meth:`receive_message` can return without waiting for the peer."""
-        return self.protocol.message_ready
-
-    @property
-    def max_send_pdv(self) -> int:
-        """DCMTK's "Max Send PDV" (peer maximum minus PDU and PDV headers)."""
-        peer = self.protocol.peer_max_pdu
-        return (peer - 12) if peer else 0xFFFFFFFF - 12
 
     # ---- establishment ----------------------------------------------------------------------
     @classmethod
@@ -140,9 +113,6 @@ class Association:
         return assoc
 
     # ---- data transfer ----------------------------------------------------------------------
-    def take_message_id(self) -> int:
-        return self.protocol.take_message_id()
-
     def send_message(
         self, context_id: int, command: bytes, dataset: bytes | None, deadline: float | None
     ) -> None:

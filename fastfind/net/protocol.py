@@ -290,3 +290,41 @@ class Requestor:
             self.state = "Sta1"
             raise fault(PeerAborted(abort_text(event[2])), None)
         raise fault(ProtocolError(f"unexpected PDU type 0x{ptype:02x} while releasing", 2, 2), a_abort(2, 2))
+
+
+class AssociationView:
+    """What the API reads of an association, the same for the blocking and the asyncio driver
+    (both keep their :class:`Requestor` as ``protocol``)."""
+
+    protocol: Requestor
+
+    @property
+    def accepted(self) -> AcceptedAssociation | None:
+        """The negotiated presentation contexts (after the A-ASSOCIATE-AC)."""
+        return self.protocol.accepted
+
+    @property
+    def peer_max_pdu(self) -> int:
+        return self.protocol.peer_max_pdu
+
+    @property
+    def peer_released(self) -> bool:
+        return self.protocol.peer_released
+
+    @property
+    def next_message_id(self) -> int:
+        return self.protocol.next_message_id
+
+    @property
+    def message_ready(self) -> bool:
+        """True if the next DIMSE message can be taken without waiting for the peer."""
+        return self.protocol.message_ready
+
+    @property
+    def max_send_pdv(self) -> int:
+        """DCMTK's "Max Send PDV" (peer maximum minus PDU and PDV headers)."""
+        peer = self.protocol.peer_max_pdu
+        return (peer - 12) if peer else 0xFFFFFFFF - 12
+
+    def take_message_id(self) -> int:
+        return self.protocol.take_message_id()

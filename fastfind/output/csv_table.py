@@ -25,7 +25,7 @@ from .. import codec
 from ..client import FindResponse
 from ..dicom import dictionary
 from ..errors import UsageError
-from .files import OutputFile
+from .sinks import StreamSink
 
 log = logging.getLogger("fastfind")
 
@@ -126,22 +126,18 @@ def csv_row(cells: list[str]) -> bytes:
     return (",".join(out) + "\r\n").encode("utf-8", "surrogateescape")
 
 
-class CsvSink:
+class CsvSink(StreamSink):
     """``--extract-csv``: a header row of ``fields``, then one row per response.
 
     In a batch (``batch``) a leading ``query`` column gives the row of the query answered.
     """
 
     def __init__(self, path: str, fields: list[str], *, sync: bool = False, batch: bool = False):
-        self.path = self.label = path
         self.fields = list(fields)
         self.steps = [parse_field(f) for f in self.fields]  # UsageError before any file exists
         self.table = codec.CellFields(self.steps)
         self.batch = batch
-        self.written = 0
-        self._file = OutputFile(path, sync=sync)
-        if self._file.replaced:
-            log.warning(f"replaced existing file {path}")
+        super().__init__(path, sync=sync)
         self._file.write(csv_row((["query"] if batch else []) + self.fields))
 
     def add(self, rsp: FindResponse) -> None:
@@ -151,20 +147,7 @@ class CsvSink:
         self._file.write(self.table.csv_row(rsp.plain, rsp.tokens, rsp.transfer_syntax, query))
         self.written += 1
 
-    def close(self) -> None:
-        self._file.close()
 
-    def discard(self) -> None:
-        self._file.discard()
-
-    def __enter__(self) -> CsvSink:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()
 
 
 def default_fields(query: Dataset) -> list[str]:

@@ -21,8 +21,8 @@ from typing import BinaryIO
 
 from .. import codec
 from ..client import FindResponse
-from .files import OutputFile
 from .part10 import _FileSink
+from .sinks import StreamSink
 
 log = logging.getLogger("fastfind")
 
@@ -113,20 +113,15 @@ class DcmtkXmlFilesSink(_FileSink):
         self._submit(rsp, [data])
 
 
-class DcmtkXmlSink:
+class DcmtkXmlSink(StreamSink):
     """``-Xs``: every response in one XML file, converted to UTF-8 (DCMTK 3.6.7 findscu)."""
 
     def __init__(self, path: str, *, limit: int | None = None, sync: bool = False, label: str = "",
                  batch: bool = False):
-        self.path = path
-        self.label = label or path
         self.limit = limit
         self.batch = batch  # a batch: each <data-set> says which query (row) it answers
-        self.written = 0
         log.info(f"Writing all response datasets to file: {label or path}")
-        self._file = OutputFile(path, sync=sync)
-        if self._file.replaced:
-            log.warning(f"replaced existing file {path}")
+        super().__init__(path, sync=sync, label=label)
         self._file.write(XS_HEADER)
 
     def add(self, rsp: FindResponse) -> None:
@@ -143,18 +138,6 @@ class DcmtkXmlSink:
         self._file.write(body)
         self.written += 1
 
-    def close(self) -> None:
-        self._file.write(XS_TRAILER)
-        self._file.close()
+    def trailer(self) -> bytes:
+        return XS_TRAILER
 
-    def discard(self) -> None:
-        self._file.discard()
-
-    def __enter__(self) -> DcmtkXmlSink:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()

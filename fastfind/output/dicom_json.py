@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 
 from .. import codec
 from ..client import FindResponse
-from .files import OutputFile
+from .sinks import StreamSink
 
 log = logging.getLogger("fastfind")
 
@@ -45,18 +45,14 @@ def response_json(rsp: FindResponse) -> bytes:
     return codec.encode_json(rsp.plain, rsp.tokens, rsp.transfer_syntax)
 
 
-class JsonSink:
+class JsonSink(StreamSink):
     """``--extract-json`` (one JSON array) / ``--extract-ndjson`` (one object per line)."""
 
     def __init__(self, path: str, *, ndjson: bool = False, sync: bool = False, batch: bool = False):
-        self.path = self.label = path
+        super().__init__(path, sync=sync)
         self.ndjson = ndjson
         self.batch = batch
-        self.written = 0
         self._encode = codec.encode_json
-        self._file = OutputFile(path, sync=sync)
-        if self._file.replaced:
-            log.warning(f"replaced existing file {path}")
         if not ndjson:
             self._file.write(b"[")
 
@@ -72,19 +68,8 @@ class JsonSink:
             self._file.write((b"\n" if self.written == 0 else b",\n") + text)
         self.written += 1
 
-    def close(self) -> None:
-        if not self.ndjson:
-            self._file.write(b"\n]\n" if self.written else b"]\n")
-        self._file.close()
+    def trailer(self) -> bytes:
+        if self.ndjson:
+            return b""
+        return b"\n]\n" if self.written else b"]\n"
 
-    def discard(self) -> None:
-        self._file.discard()
-
-    def __enter__(self) -> JsonSink:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from ..arrow import ArrowSink, require_pyarrow
 from ..client import FindResponse
 from .files import OutputFile
+from .sinks import StreamSink
 
 log = logging.getLogger("fastfind")
 
@@ -46,7 +47,7 @@ class _Stream(io.RawIOBase):
         super().close()
 
 
-class ParquetSink:
+class ParquetSink(StreamSink):
     """A :class:`~fastfind.output.sinks.ResponseSink` writing one Parquet file."""
 
     def __init__(self, path: str, fields: Sequence[str], batch: bool = False, *,
@@ -54,11 +55,8 @@ class ParquetSink:
         pa = require_pyarrow()
         import pyarrow.parquet as pq
 
-        self.path = self.label = path
         self.arrow = ArrowSink(fields, row_group_size, query_column=batch)  # UsageError first
-        self._file = OutputFile(path, sync=sync)
-        if self._file.replaced:
-            log.warning(f"replaced existing file {path}")
+        super().__init__(path, sync=sync)
         self._stream = _Stream(self._file)
         try:
             self._writer = pq.ParquetWriter(pa.PythonFile(self._stream, mode="w"), self.arrow.schema)
@@ -66,12 +64,10 @@ class ParquetSink:
             self._file.discard()
             raise
 
-    @property
-    def written(self) -> int:
-        return self.arrow.written
 
     def add(self, rsp: FindResponse) -> None:
         self.arrow.add(rsp)
+        self.written = self.arrow.written
         for batch in self.arrow.take():
             self._writer.write_batch(batch)
 
@@ -89,11 +85,3 @@ class ParquetSink:
             pass
         self._file.discard()
 
-    def __enter__(self) -> ParquetSink:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()

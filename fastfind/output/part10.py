@@ -30,6 +30,7 @@ from ..dicom.uids import (
 )
 from ..errors import OutputError
 from .files import FileWriter, check_output_directory, sync_directory
+from .sinks import Managed
 
 log = logging.getLogger("fastfind")
 
@@ -185,7 +186,7 @@ def display_path(directory: str, name: str) -> str:
     return directory + name if directory.endswith("/") else f"{directory}/{name}"
 
 
-class _FileSink:
+class _FileSink(Managed):
     """Shared by the per-response file sinks (``-X``, ``-Xx``): numbering, ``-Xlo``, the writer."""
 
     suffix = ".dcm"
@@ -297,14 +298,6 @@ class _FileSink:
             writer.discard()
         self._report_replaced()
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()
 
 
 class Part10Sink(_FileSink):

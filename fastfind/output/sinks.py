@@ -51,7 +51,55 @@ class ResponseSink(Protocol):
     # optional: ``flush()`` -- the receive loop is about to wait for the peer (see SinkSet.flush)
 
 
-class SinkSet:
+class Managed:
+    """``with sink:`` -- ``close()`` on success, ``discard()`` when an exception leaves."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()
+
+
+class StreamSink(Managed):
+    """The one-file outputs (JSON, NDJSON, CSV, ``-Xs`` XML, Parquet): their file is an
+    :class:`~fastfind.output.files.OutputFile` (renamed into place by :meth:`close`, removed
+    by :meth:`discard`); a subclass writes its header in ``__init__``, its records in
+    ``add`` and returns its trailer from :meth:`trailer`."""
+
+    def __init__(self, path: str, *, sync: bool = False, label: str | None = None):
+        from .files import OutputFile
+
+        self.path = path
+        self.label = label or path
+        self.written = 0
+        self._file = OutputFile(path, sync=sync)
+        if self._file.replaced:
+            log.warning(f"replaced existing file {path}")
+
+    def trailer(self) -> bytes:
+        return b""
+
+    def close(self) -> None:
+        tail = self.trailer()
+        if tail:
+            self._file.write(tail)
+        self._file.close()
+
+    def discard(self) -> None:
+        self._file.discard()
+
+
+class SinkSet(Managed):
     """Fan a response out to several sinks; remembers the first :class:`OutputError`.
 
     After a failure no sink is fed any more (:meth:`add` raises again, so the query stays
@@ -139,15 +187,6 @@ class SinkSet:
             numbers.update(lost[:limit] if limit else lost)
         out = sorted(numbers)
         return out[:limit] if limit else out
-
-    def __enter__(self) -> SinkSet:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()
 
 
 def open_sinks(out: OutputOptions, fields: Sequence[str] = ()) -> SinkSet:
