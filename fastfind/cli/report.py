@@ -7,7 +7,9 @@ every control character (C0, DEL and C1) before it reaches a log line.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from .. import codec
@@ -48,11 +50,108 @@ def request_block(ds: Any, sent: bool) -> str:
 
 def response_block(rsp: FindResponse) -> str:
     """The dump of a response identifier (empty data set header if there is none)."""
+    return "\n" + "\n".join(str(line) for line in response_lines(rsp)) + "\n"
+
+
+def response_lines(rsp: FindResponse) -> Iterable[dump.Line]:
+    """The dump lines of a response identifier, produced one at a time."""
     if rsp.identifier is None:
-        return "\n# Dicom-Data-Set\n# Used TransferSyntax: Unknown Transfer Syntax\n"
+        return ["# Dicom-Data-Set", "# Used TransferSyntax: Unknown Transfer Syntax"]
     assert rsp.plain is not None and rsp.tokens is not None
-    lines = dump.format_dataset(rsp.plain, rsp.tokens, rsp.transfer_syntax)
-    return "\n" + "\n".join(lines) + "\n"
+    return dump.iter_dataset(rsp.plain, rsp.tokens, rsp.transfer_syntax)
+
+
+def log_dump(logger: logging.Logger, level: int, head: str, lines: Iterable[dump.Line],
+             big: bool) -> None:
+    """Log ``head`` and a dump as one message (DCMTK's: ``head``, an empty line, the lines, an
+    empty line), every line prefixed.
+
+    A ``big`` dump is never one string: its lines go to the handlers one by one, a
+    :class:`~fastfind.output.dump.LongLine` piece by piece, under the handler's lock. Handlers
+    with another formatter than DCMTK's get one record per line.
+    """
+    if not logger.isEnabledFor(level):
+        return
+    if not big:
+        logger.log(level, head + "\n" + "\n".join(str(line) for line in lines) + "\n")
+        return
+    handlers = _handlers(logger, level)
+    streams = [h for h in handlers if isinstance(h, logging.StreamHandler)
+               and isinstance(h.formatter, logs.DcmtkFormatter)]
+    others = [h for h in handlers if h not in streams]
+    empty = logging.LogRecord(logger.name, level, __file__, 0, "", None, None)
+    prefixes = [h.format(empty) for h in streams]
+    for h in streams:
+        h.acquire()
+    try:
+        for line in itertools.chain((head, ""), lines, ("",)):
+            for h, prefix in zip(streams, prefixes, strict=True):
+                _write_line(h, prefix, line)
+            for h in others:
+                h.handle(logging.LogRecord(logger.name, level, __file__, 0, str(line), None, None))
+        for h in streams:
+            h.flush()
+    finally:
+        for h in streams:
+            h.release()
+
+
+def _write_line(handler: logging.StreamHandler, prefix: str, line: dump.Line) -> None:
+    """One log line straight to a stream handler (a failing stream is ignored, as DCMTK does)."""
+    write = handler.stream.write
+    try:
+        write(prefix)
+        if isinstance(line, str):
+            write(line)
+        else:
+            for piece in line:
+                write(piece)
+        write(handler.terminator)
+    except (OSError, ValueError):
+        pass
+
+
+def _handlers(logger: logging.Logger, level: int) -> list[logging.Handler]:
+    """The handlers a record of ``level`` from ``logger`` reaches (``Logger.callHandlers``)."""
+    out: list[logging.Handler] = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        out += [h for h in current.handlers if level >= h.level]
+        if not current.propagate:
+            break
+        current = current.parent
+    return out
+
+
+#: identifiers whose dump is streamed to the log handlers instead of built as one message
+BIG_DUMP = 256 << 10
+
+
+def is_big(rsp: FindResponse) -> bool:
+    plain = rsp.plain
+    return plain is not None and len(plain) > BIG_DUMP
+
+
+_UN_UNDEFINED = b"UN\x00\x00\xff\xff\xff\xff"
+
+
+def un_sequence_warnings(rsp: FindResponse) -> list[str]:
+    """DCMTK's warning for each UN element of undefined length it reads as a sequence in
+    implicit VR little endian (PS3.5 §6.2.2, CP-246), in the order they are read."""
+    plain = rsp.plain
+    if plain is None or rsp.transfer_syntax.implicit or _UN_UNDEFINED not in plain:
+        return []
+    toks = rsp.tokens
+    assert toks is not None
+    out = []
+    for i in range(len(toks)):
+        kind, _depth, tag, vr, _length, _start, _end = toks[i]
+        if kind == codec.SEQUENCE and vr == "UN":
+            out.append(
+                f"Found element ({tag >> 16:04x},{tag & 0xFFFF:04x}) with VR UN and undefined "
+                "length, reading a sequence with transfer syntax LittleEndianImplicit (CP-246)"
+            )
+    return out
 
 
 def file_block(identifier: bytes, ts: TransferSyntax) -> str:
@@ -81,22 +180,25 @@ class ResponseReport:
         op.warnings.clear()
 
     def pending(self, op: FindOperation, rsp: FindResponse) -> None:
-        """Log one pending response; a dump that cannot be made is one warning, never a loss."""
+        """Log one pending response. Nothing here can fail the response: a dump that cannot be
+        made (or written) ends in one warning, and the sinks get the response all the same."""
         n = rsp.number
         try:
+            for text in un_sequence_warnings(rsp):
+                log.warning(text)
             if self.debug:
                 log.info(f"Received Find Response {n}")
                 log.debug(netdump.dimse_message("INCOMING", rsp.command, op.context_id, rsp.identifier is not None))
                 if rsplog.isEnabledFor(logging.INFO):
-                    log.debug("Response Identifiers:\n" + response_block(rsp))
+                    log_dump(log, logging.DEBUG, "Response Identifiers:", response_lines(rsp), is_big(rsp))
             elif self.rsp_info:
                 rsplog.info(SEPARATOR)
                 rsplog.info(f"Find Response: {n} ({rsp.status_text})")
-                rsplog.info(response_block(rsp))
+                log_dump(rsplog, logging.INFO, "", response_lines(rsp), is_big(rsp))
             elif self.info:
                 log.info(f"Received Find Response {n} ({rsp.status_text})")
-        except MemoryError:
-            log.warning(f"response {n}: too large to print")
+        except Exception as exc:  # noqa: BLE001 -- the response must reach the sinks regardless
+            log.warning(f"response {n}: cannot print the identifier ({type(exc).__name__})")
 
     def final(self, op: FindOperation, rsp: FindResponse) -> None:
         if self.debug:
