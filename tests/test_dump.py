@@ -724,3 +724,21 @@ def test_dump_memory_is_bounded() -> None:
             tracemalloc.stop()
         assert size > 100 or name == "1Mi-repeated-tags"
         assert peak < bound, f"{name}: peak {peak} bytes"
+
+
+# ---- ?? for elements DCMTK holds with an unknown VR (issue 9 item 13) --------------------------
+def test_unknown_tags_from_keys_print_as_unknown_vr() -> None:
+    from fastfind import query
+
+    ds = query.build_query(None, ["(0009,1001)=AB", "(0011,1010)", "PatientName", "(0019,0010)=X"])
+    for sent in (False, True):
+        lines = dump.request_lines(ds, sent)
+        assert lines[2].startswith("(0009,1001) ?? ab\\00   "), lines
+        assert lines[3].startswith("(0010,0010) PN (no value available)")
+        assert lines[4].startswith("(0011,1010) ?? (no value available)")
+        shown = "[X ]" if sent else "[X]"  # in memory unpadded until sent (DCMTK, --repeat)
+        assert lines[5].startswith(f"(0019,0010) LO {shown:40} #   2"), lines[5]
+    plain = codec.encode_identifier(ds, EXPLICIT_LE)
+    assert b"\x09\x00\x01\x10UN" in plain  # on the wire it is UN, as DCMTK writes it
+    received = dump.dump_identifier(plain, EXPLICIT_LE)  # ... and a received UN stays UN
+    assert received[2].startswith("(0009,1001) UN ab\\00")

@@ -154,11 +154,13 @@ def un_sequence_warnings(rsp: FindResponse) -> list[str]:
     return out
 
 
-def file_block(identifier: bytes, ts: TransferSyntax) -> str:
-    """The query as DCMTK dumps it after "Find Failed, query keys:"."""
+def file_block(identifier: bytes, ts: TransferSyntax, ds: Any = None) -> str:
+    """The query as DCMTK dumps it after "Find Failed, query keys:" (``ds``: the query data
+    set ``identifier`` encodes, for the elements DCMTK holds with an unknown VR)."""
     try:
         plain = codec.plain_bytes(identifier, ts)
-        lines = dump.format_file(b"", plain, ts)
+        unknown = dump.unknown_vr_starts(ds, plain, ts) if ds is not None else None
+        lines = dump.format_file(b"", plain, ts, unknown_starts=unknown)
     except Exception:
         lines = dump.dump_identifier(identifier, ts)
     return "\n" + "\n".join(lines) + "\n"

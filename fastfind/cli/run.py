@@ -216,11 +216,13 @@ class Run:
             log.error(f"Bad override key/path: {path}" if path is not None else line or str(exc))
             raise
         if not dictionary.is_loaded():
-            # DCMTK: the keys are applied, then DIMSE refuses to encode without a dictionary
+            # DCMTK: the keys are applied and the request logged, then DIMSE refuses to encode
+            # without a dictionary
+            self._log_request(client, client.context_for()[0], ds, False)
             if fname:
                 log.error(f"Find Failed, file: {fname}:")
             else:
-                log.error("Find Failed, query keys:\n" + report.file_block(encode_query(ds, codec.EXPLICIT_LE), codec.EXPLICIT_LE))
+                log.error("Find Failed, query keys:\n" + report.file_block(encode_query(ds, codec.EXPLICIT_LE), codec.EXPLICIT_LE, ds))
             log.error("0006:0213 Data dictionary missing")
             missing = UsageError("Data dictionary missing")
             missing.dcmtk_condition = "0006:0213"
@@ -237,16 +239,7 @@ class Run:
     def _one_find(self, client: FindClient, cid: int, ts: TransferSyntax, identifier: bytes,
                   fname: str | None, ds: Dataset, sent: bool) -> None:
         a = self.args
-        assert client.association is not None
-        msg_id = client.association.next_message_id
-        if log.isEnabledFor(logging.DEBUG):
-            log.info("Sending Find Request")
-            cmd = {0x0100: 0x0020, 0x0110: msg_id, 0x0002: client.abstract_syntax, 0x0700: client.options.priority}
-            log.debug(netdump.dimse_message("OUTGOING", cmd, cid, True))
-        else:
-            log.info(f"Sending Find Request (MsgID {msg_id})")
-        if log.isEnabledFor(logging.INFO):
-            log.info("Request Identifiers:\n" + report.request_block(ds, sent))
+        self._log_request(client, cid, ds, sent)
         shown = report.ResponseReport(a.aetitle, a.called_aetitle)
         sinks = self.sinks
         try:
@@ -272,9 +265,22 @@ class Run:
             if fname:
                 log.error(f"Find Failed, file: {fname}:")
             else:
-                log.error("Find Failed, query keys:\n" + report.file_block(identifier, ts))
+                log.error("Find Failed, query keys:\n" + report.file_block(identifier, ts, ds))
             log.error(report.condition_text(exc))
             raise
+
+    def _log_request(self, client: FindClient, cid: int, ds: Dataset, sent: bool) -> None:
+        """findscu's lines for the C-FIND-RQ it is about to send (DIMSE dump under ``-d``)."""
+        assert client.association is not None
+        msg_id = client.association.next_message_id
+        if log.isEnabledFor(logging.DEBUG):
+            log.info("Sending Find Request")
+            cmd = {0x0100: 0x0020, 0x0110: msg_id, 0x0002: client.abstract_syntax, 0x0700: client.options.priority}
+            log.debug(netdump.dimse_message("OUTGOING", cmd, cid, True))
+        else:
+            log.info(f"Sending Find Request (MsgID {msg_id})")
+        if log.isEnabledFor(logging.INFO):
+            log.info("Request Identifiers:\n" + report.request_block(ds, sent))
 
     def _add(self, op: FindOperation, rsp: FindResponse) -> None:
         failed_before = self.sinks.error is not None

@@ -791,8 +791,9 @@ def request_lines(ds: Dataset, sent: bool = False) -> list[str]:
         with _as_read(ds):  # sequences read with undefined length are shown that way
             plain = codec.encode_identifier(ds, ts)
     toks = codec.walk_dataset(plain, ts.implicit, ts.little, codec.SQ_TAGS)
+    unknown = unknown_vr_starts(ds, plain, ts)
     if sent:
-        return format_dataset(plain, toks, ts)
+        return format_dataset(plain, toks, ts, unknown_starts=unknown)
     overrides: dict[int, bytes] = {}
     memory_starts: set[int] = set()
     elements = _in_order(ds)
@@ -827,10 +828,39 @@ def request_lines(ds: Dataset, sent: bool = False) -> list[str]:
         value = elem.value
         raw = plain[tok[5] : tok[6]]
         texts = value if isinstance(value, MultiValue) else [value]
-        if all(isinstance(v, (str, PersonName)) for v in texts) and raw[-1:] in (b" ", b"\x00"):
+        textual = (str, PersonName, bytes) if elem.VR in _STRING_VRS else (str, PersonName)
+        if all(isinstance(v, textual) for v in texts) and raw[-1:] in (b" ", b"\x00"):
             if _unpadded_odd(elem):
                 overrides[tok[5]] = raw[:-1]
-    return format_dataset(plain, toks, ts, overrides=overrides, memory_starts=memory_starts)
+    return format_dataset(plain, toks, ts, overrides=overrides, memory_starts=memory_starts,
+                          unknown_starts=unknown)
+
+
+def unknown_vr_starts(ds: Dataset, plain: bytes, ts: codec.TransferSyntax) -> set[int]:
+    """Value offsets in ``plain`` (``ds`` encoded in ``ts``) of the elements DCMTK holds with
+    an unknown VR and prints as ``??``: those set from ``-k`` keys whose tag its dictionary
+    does not know (written as UN on the wire), and those read from an implicit VR query file.
+    """
+    implicit_file = bool(getattr(ds, "original_encoding", (False, True))[0])
+    toks = codec.walk(plain, ts.implicit, ts.little, codec.SQ_TAGS, 1 << 30)
+    elements = _in_order(ds)
+    out: set[int] = set()
+    index = i = 0
+    while i < len(toks) and index < len(elements):
+        kind = toks[i][0]
+        if kind != codec.ELEMENT and kind != codec.SEQUENCE:
+            i += 1
+            continue
+        elem = elements[index]
+        index += 1
+        if isinstance(elem, RawDataElement):
+            i = toks.link(i) + 1 if kind == codec.SEQUENCE else i + 1
+            continue
+        if (kind == codec.ELEMENT and elem.VR == "UN" and entry(int(elem.tag)) is None
+                and (implicit_file or not _from_file(elem))):
+            out.add(toks[i][5])
+        i += 1
+    return out
 
 
 def _from_file(elem: Any) -> bool:
@@ -864,8 +894,10 @@ def _as_read(ds: Dataset) -> Iterator[None]:
 def _unpadded_odd(elem: Any) -> bool:
     """True if pydicom's encoding of ``elem`` added one pad byte."""
     value = elem.value
+    if isinstance(value, bytes):
+        return len(value) % 2 == 1
     if isinstance(value, MultiValue):
-        text = "\\".join(str(v) for v in value)
+        text = "\\".join(v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in value)
     else:
         text = str(value)
     try:
