@@ -863,6 +863,115 @@ add(64, "xml-control-char",
     lambda: [*ASSOC(), FIND, send(bad_identifier(E(0x00100010, b"PN", b"a\x01b\x1b"))), h.final(),
              *h.release()], 0, extract="-Xx", files=None, abort=None, check=no_control_chars)
 
+# ---- peer values that reach the Part 10 header (issue 9 item 1) ---------------------------------
+# SOPClassUID/SOPInstanceUID become MediaStorageSOPClassUID/-InstanceUID (PS3.10 §7.1). Whatever
+# the peer put there, rsp0001.dcm is written with the data set byte for byte, and a value that
+# is not a UID (PS3.5 §9.1: 1-64 characters of digits and periods) is replaced in the header only.
+UID_RE = re.compile(r"[0-9.]{1,64}\Z")
+CT = b"1.2.840.10008.5.1.4.1.1.2\0"
+
+
+def _implicit(tag: int, value: bytes) -> bytes:
+    return struct.pack("<HHL", tag >> 16, tag & 0xFFFF, len(value)) + value
+
+
+META_CASES: dict[str, tuple[bytes, str, dict[str, bytes | None]]] = {
+    # name: (identifier, transfer syntax, {keyword: expected header value, None = generated})
+    "non-ascii-instance": (E(0x00080016, b"UI", CT) + E(0x00080018, b"UI", b"1.2.\xe9\xff3\0") + PN,
+                           h.EXPLICIT_LE, {"SOPClassUID": CT[:-1], "SOPInstanceUID": None}),
+    "non-ascii-class": (E(0x00080016, b"UI", b"1.2.\xc3\xa9") + E(0x00080018, b"UI", b"1.2.3.4\0") + PN,
+                        h.EXPLICIT_LE, {"SOPClassUID": None, "SOPInstanceUID": b"1.2.3.4"}),
+    "letters": (E(0x00080016, b"UI", b"abc.def\0") + E(0x00080018, b"UI", b"1.2.x\0") + PN,
+                h.EXPLICIT_LE, {"SOPClassUID": None, "SOPInstanceUID": None}),
+    "65-digits": (E(0x00080016, b"UI", b"1" * 64) + E(0x00080018, b"UI", b"1" * 65 + b"\0") + PN,
+                  h.EXPLICIT_LE, {"SOPClassUID": b"1" * 64, "SOPInstanceUID": None}),
+    "70k-instance-as-un": (E(0x00080016, b"UI", CT) + E(0x00080018, b"UN", b"1." * 35000) + PN,
+                           h.EXPLICIT_LE, {"SOPClassUID": CT[:-1], "SOPInstanceUID": None}),
+    "70k-class-as-ut": (E(0x00080016, b"UT", b"1." * 35000) + E(0x00080018, b"UI", b"1.2.3.4\0") + PN,
+                        h.EXPLICIT_LE, {"SOPClassUID": None, "SOPInstanceUID": b"1.2.3.4"}),
+    "70k-instance-implicit": (_implicit(0x00080016, CT) + _implicit(0x00080018, b"1." * 35000)
+                              + _implicit(0x00100010, b"Doe^Jane"),
+                              h.IMPLICIT_LE, {"SOPClassUID": CT[:-1], "SOPInstanceUID": None}),
+    "class-as-sequence": (sq(0x00080016, it(PN) + ITEM_DELIM + SEQ_DELIM) + PN, h.EXPLICIT_LE,
+                          {"SOPClassUID": b"1.2.276.0.7230010.3.1.0.1", "SOPInstanceUID": None}),
+    "empty": (E(0x00080016, b"UI", b"") + E(0x00080018, b"UI", b"") + PN, h.EXPLICIT_LE,
+              {"SOPClassUID": b"1.2.276.0.7230010.3.1.0.1", "SOPInstanceUID": None}),
+    "padded": (E(0x00080016, b"UI", b"1.2.3 \0 ") + E(0x00080018, b"UI", b"1.2.3.4 \0 ") + PN,
+               h.EXPLICIT_LE, {"SOPClassUID": b"1.2.3", "SOPInstanceUID": b"1.2.3.4"}),
+    "leading-space": (E(0x00080016, b"UI", b" 1.2.3") + E(0x00080018, b"UI", CT) + PN, h.EXPLICIT_LE,
+                      {"SOPClassUID": None, "SOPInstanceUID": CT[:-1]}),
+}
+
+
+def _meta_checked(expected: dict[str, bytes | None]) -> Callable[[Result], None]:
+    """The header carries valid UIDs: the peer's where it sent one, else generated (with a
+    warning naming the element when a value was there but unusable)."""
+
+    def check(res: Result) -> None:
+        path = res.od / "rsp0001.dcm"
+        data = path.read_bytes()
+        meta = dcmread(path).file_meta
+        for keyword, want in expected.items():
+            value = str(getattr(meta, "MediaStorage" + keyword))
+            assert UID_RE.match(value), f"{keyword}: {value[:80]!r} in the header"
+            if want is not None:
+                assert value.encode() == want, f"{keyword}: {value!r}, expected {want!r}"
+            else:
+                assert value != "1.2.276.0.7230010.3.1.0.1" or keyword == "SOPClassUID"
+                assert value.encode() in data[:132 + 400], "the header does not hold it"
+        replaced = [k for k, v in expected.items() if v is None]
+        warnings = [line for line in res.err.splitlines() if line.startswith("W: ")]
+        for keyword in replaced:
+            if keyword == "SOPInstanceUID" and b"\x08\x00\x18\x00" not in data[132 + 300:]:
+                continue  # absent: generated silently, as DCMTK does
+            assert any(keyword in w for w in warnings), f"no warning naming {keyword}:\n{res.err}"
+        no_control_chars(res)
+
+    return check
+
+
+for _name, (_data, _ts, _expected) in META_CASES.items():
+    add(63, f"meta-uid-{_name}",
+        lambda d=_data: [*ASSOC(), FIND, send(bad_identifier(d)), h.final(), *h.release()],
+        0, files={1: _data}, abort=None, ts=_ts, extra=["-xi"] if _ts == h.IMPLICIT_LE else [],
+        check=_meta_checked(_expected))
+
+
+def _run_findscu(port: int, extra: list[str], od: Path) -> subprocess.CompletedProcess[bytes]:
+    argv = ["findscu", *BASE, "-X", "-od", str(od), *extra, "127.0.0.1", str(port)]
+    return subprocess.run(argv, capture_output=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.interop
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydicom on the invalid UIDs it reads
+@pytest.mark.parametrize("name", list(META_CASES))
+def test_meta_uids_like_findscu(name: str, tmp_path: Path) -> None:
+    """findscu writes these responses too; the data sets agree with fastfind's, and the header
+    differs only where fastfind replaced a value that is not a UID (findscu copies it as is)."""
+    import shutil
+
+    import servers
+
+    if shutil.which("findscu") is None:
+        pytest.skip("findscu not installed")
+    data, ts, expected = META_CASES[name]
+    extra = ["-xi"] if ts == h.IMPLICIT_LE else []
+    script = [*ASSOC(), FIND, send(bad_identifier(data)), h.final(), *h.release()]
+    with h.HostileSCP(script) as scp:
+        theirs_dir = tmp_path / "dcmtk"
+        theirs_dir.mkdir()
+        ref = _run_findscu(scp.port, extra, theirs_dir)
+    case = Case(63, name, lambda: script, 0, extra=extra, ts=ts)
+    (tmp_path / "ff").mkdir()
+    ours = run_case(case, tmp_path / "ff")
+    assert ref.returncode == 0 and ours.rc == 0, ref.stderr
+    assert sorted(os.listdir(theirs_dir)) == ["rsp0001.dcm"] == sorted(os.listdir(ours.od))
+    diffs = servers.compare_dicom_files(ours.od / "rsp0001.dcm", theirs_dir / "rsp0001.dcm")
+    replaced = {f"meta (0002,000{2 if k == 'SOPClassUID' else 3})" for k, v in expected.items()
+                if v is None or v == b"1.2.276.0.7230010.3.1.0.1"}
+    assert [d for d in diffs if d.split(":")[0] not in replaced] == []
+
+
 ROWS_COVERED = sorted({c.row for c in CASES})
 TLS_ROWS = (4, 5, 6, 7, 8)
 
