@@ -322,6 +322,17 @@ def raw_cases(ts: codec.TransferSyntax) -> dict[str, bytes]:
         d += el(0x00100042, "OF", b"\0\0\x80\x3f", ts) + el(0x00100043, "UT", b"", ts)
         d += el(0x00100044, "OD", b"\1", ts) + el(0x00100045, "OL", b"", ts)
         cases["explicit_vr_zoo"] = d
+        # UN of undefined length: a sequence whose items are implicit VR LE (PS3.5 §6.2.2)
+        ile = IMPLICIT_LE
+        inner = el(0x00080100, "SH", b"C1", ile) + el(0x00090010, "LO", b"ACME", ile)
+        inner += el(0x00091001, "LO", b"xy", ile) + el(0x00111001, "UN", b"\1\2", ile)
+        inner += sq(0x0040A043, [item(el(0x00080104, "LO", b"M ", ile), ile, True)], ile, True)
+        body = item(inner, ile, True) + item(el(0x00080100, "SH", b"C2", ile), ile)
+        head = struct.pack(e + "HH2sHL", 0x0008, 0x1032, b"UN", 0, UNDEF)
+        d = el(0x00080005, "CS", b"ISO_IR 100", ts) + head + body
+        d += struct.pack("<HHL", 0xFFFE, 0xE0DD, 0) + el(0x00100010, "PN", b"A^B ", ts)
+        d += struct.pack(e + "HH2sHL", 0x0011, 0x1010, b"UN", 0, UNDEF) + struct.pack("<HHL", 0xFFFE, 0xE0DD, 0)
+        cases["un_undefined_length"] = d
     return cases
 
 

@@ -972,6 +972,118 @@ def test_meta_uids_like_findscu(name: str, tmp_path: Path) -> None:
     assert [d for d in diffs if d.split(":")[0] not in replaced] == []
 
 
+# ---- UN of undefined length holding an implicit VR LE sequence (issue 9 item 2) ------------------
+# PS3.5 §6.2.2 / CP-246: whatever the transfer syntax, its items are implicit VR little endian.
+# DCMTK and pydicom read it as a sequence; so must fastfind: matches kept byte for byte, exit 0.
+def _ile(tag: int, value: bytes) -> bytes:
+    """An implicit VR little endian element (the content of a UN sequence)."""
+    return struct.pack("<HHL", tag >> 16, tag & 0xFFFF, len(value)) + value
+
+
+def _ile_item(body: bytes, undefined: bool = True) -> bytes:
+    if undefined:
+        return struct.pack("<HHL", 0xFFFE, 0xE000, 0xFFFFFFFF) + body + ITEM_DELIM
+    return struct.pack("<HHL", 0xFFFE, 0xE000, len(body)) + body
+
+
+def un_sq(tag: int, items: bytes, big: bool = False) -> bytes:
+    """Explicit VR ``UN`` with undefined length; the sequence delimiter is implicit VR LE too."""
+    head = struct.pack(">HH2sHL" if big else "<HH2sHL", tag >> 16, tag & 0xFFFF, b"UN", 0, 0xFFFFFFFF)
+    return head + items + SEQ_DELIM
+
+
+def _be(tag: int, vr: bytes, value: bytes) -> bytes:
+    return struct.pack(">HH2sH", tag >> 16, tag & 0xFFFF, vr, len(value)) + value
+
+
+CODE = _ile(0x00080100, b"CODE01") + _ile(0x00080102, b"DCM ") + _ile(0x00080104, b"Meaning ")
+# inside a UN sequence an undefined-length element is itself a sequence (implicit VR)
+INNER_SQ = (struct.pack("<HHL", 0x0040, 0xA043, 0xFFFFFFFF) + _ile_item(_ile(0x00080104, b"M2"))
+            + SEQ_DELIM)
+UN_CASES: dict[str, tuple[bytes, str, list[str]]] = {
+    "top-level": (E(0x00080005, b"CS", b"ISO_IR 100") + un_sq(0x00081032, _ile_item(CODE)) + PN,
+                  h.EXPLICIT_LE, []),
+    "explicit-length-items": (un_sq(0x00081032, _ile_item(CODE, False) * 2) + PN, h.EXPLICIT_LE, []),
+    "empty": (un_sq(0x00081032, b"") + PN, h.EXPLICIT_LE, []),
+    "nested-implicit-sequence": (un_sq(0x00081032, _ile_item(CODE + INNER_SQ)) + PN, h.EXPLICIT_LE, []),
+    "private-unknown-tag": (PN + E(0x00110010, b"LO", b"ACME") + un_sq(0x00111001, _ile_item(CODE)),
+                            h.EXPLICIT_LE, []),
+    "non-sequence-tag": (PN + un_sq(0x00100020, _ile_item(CODE)), h.EXPLICIT_LE, []),
+    "inside-explicit-sequence": (PN + sq(0x00400275, it(un_sq(0x00081032, _ile_item(CODE)))
+                                         + ITEM_DELIM + SEQ_DELIM), h.EXPLICIT_LE, []),
+    "big-endian": (_be(0x00100010, b"PN", b"Doe^Jane") + un_sq(0x00400008, _ile_item(CODE), big=True),
+                   h.EXPLICIT_BE, ["-xb"]),
+    "deflated": (deflate_raw(un_sq(0x00081032, _ile_item(CODE)) + PN), h.DEFLATED_LE, ["-xd"]),
+}
+
+
+def un_nested(levels: int) -> bytes:
+    """``levels`` UN sequences of undefined length, each inside the previous one's item."""
+    inner = _ile(0x00100020, b"ID")
+    for _ in range(levels - 1):  # implicit VR, undefined length: one sequence level each
+        inner = struct.pack("<HHL", 0x0040, 0xA043, 0xFFFFFFFF) + _ile_item(inner) + SEQ_DELIM
+    return un_sq(0x00081032, _ile_item(inner)) + PN
+
+
+def _written_as_sent(data: bytes) -> Callable[[Result], None]:
+    """rsp0001.dcm holds ``data`` byte for byte (checked without pydicom, which cannot read a
+    UN sequence in a big endian data set)."""
+
+    def check(res: Result) -> None:
+        assert dataset_bytes(res.od / "rsp0001.dcm") == data
+        assert sorted(res.files()) == [1, 2]
+
+    return check
+
+
+for _name, (_data, _ts, _extra) in UN_CASES.items():
+    add(61, f"un-undefined-{_name}",
+        lambda d=_data: [*ASSOC(), FIND, send(bad_identifier(d)), h.pending(S(1)), h.final(),
+                         *h.release()],
+        0, files={1: _data, 2: S(1)} if _ts == h.EXPLICIT_LE else None, abort=None, ts=_ts,
+        extra=["+sr", *_extra], check=all_of(has_warning(r"CP-246"), _written_as_sent(_data)))
+add(61, "un-undefined-nesting-65", good_pending_then(bad_identifier(un_nested(65))), 71,
+    files=files(1), abort=(0, None), error=r"nesting")
+add(61, "un-undefined-nesting-64-accepted",
+    lambda: [*ASSOC(), FIND, send(bad_identifier(un_nested(64))), h.final(), *h.release()], 0,
+    files={1: un_nested(64)}, abort=None)
+add(61, "un-undefined-nesting-limit-option",
+    good_pending_then(bad_identifier(un_nested(4))), 71,
+    extra=["--max-nesting", "3"], files=files(1), abort=(0, None), error=r"nesting")
+
+
+def _normalised(err: bytes, od: Path) -> str:
+    text = err.decode("latin-1").replace(str(od), "<OD>")
+    return re.sub(r"^(?:W: replaced existing file|E: fastfind: exit code|E: matches=\d+ ).*\n", "",
+                  text, flags=re.M)
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("name", list(UN_CASES))
+def test_un_sequences_like_findscu(name: str, tmp_path: Path) -> None:
+    """``+sr -X``: the same stderr as findscu (its CP-246 warnings, the dumps of the sequence)
+    and the same data sets in the files (findscu re-encodes the sequence, fastfind keeps it)."""
+    import shutil
+
+    import servers
+
+    if shutil.which("findscu") is None:
+        pytest.skip("findscu not installed")
+    data, ts, extra = UN_CASES[name]
+    script = [*ASSOC(), FIND, send(bad_identifier(data)), h.final(), *h.release()]
+    with h.HostileSCP(script) as scp:
+        theirs = tmp_path / "dcmtk"
+        theirs.mkdir()
+        ref = _run_findscu(scp.port, ["+sr", *extra], theirs)
+    (tmp_path / "ff").mkdir()
+    ours = run_case(Case(61, name, lambda: script, 0, extra=["+sr", *extra], ts=ts), tmp_path / "ff")
+    assert ref.returncode == 0 and ours.rc == 0, ours.err
+    assert _normalised(ours.stderr, ours.od) == _normalised(ref.stderr, theirs)
+    assert os.listdir(theirs) == ["rsp0001.dcm"] and dataset_bytes(ours.od / "rsp0001.dcm") == data
+    if ts != h.EXPLICIT_BE:  # pydicom cannot read the big endian one
+        assert servers.compare_dicom_files(ours.od / "rsp0001.dcm", theirs / "rsp0001.dcm") == []
+
+
 ROWS_COVERED = sorted({c.row for c in CASES})
 TLS_ROWS = (4, 5, 6, 7, 8)
 
