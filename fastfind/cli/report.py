@@ -63,8 +63,8 @@ def response_lines(rsp: FindResponse) -> Iterable[dump.Line]:
 
 def log_dump(logger: logging.Logger, level: int, head: str, lines: Iterable[dump.Line],
              big: bool) -> None:
-    """Log ``head`` and a dump as one message (DCMTK's: ``head``, an empty line, the lines, an
-    empty line), every line prefixed.
+    """Log ``head`` (if any) and a dump as one message (DCMTK's: ``head``, an empty line, the
+    lines, an empty line), every line prefixed.
 
     A ``big`` dump is never one string: its lines go to the handlers one by one, a
     :class:`~fastfind.output.dump.LongLine` piece by piece, under the handler's lock. Handlers
@@ -72,8 +72,9 @@ def log_dump(logger: logging.Logger, level: int, head: str, lines: Iterable[dump
     """
     if not logger.isEnabledFor(level):
         return
+    first = (head, "") if head else ("",)
     if not big:
-        logger.log(level, head + "\n" + "\n".join(str(line) for line in lines) + "\n")
+        logger.log(level, "\n".join(itertools.chain(first, map(str, lines), ("",))))
         return
     handlers = _handlers(logger, level)
     streams = [h for h in handlers if isinstance(h, logging.StreamHandler)
@@ -84,7 +85,7 @@ def log_dump(logger: logging.Logger, level: int, head: str, lines: Iterable[dump
     for h in streams:
         h.acquire()
     try:
-        for line in itertools.chain((head, ""), lines, ("",)):
+        for line in itertools.chain(first, lines, ("",)):
             for h, prefix in zip(streams, prefixes, strict=True):
                 _write_line(h, prefix, line)
             for h in others:

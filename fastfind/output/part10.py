@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import struct
+from array import array
 
 from .. import codec
 from ..client import FindResponse
@@ -121,38 +122,80 @@ def _uid_or_none(rsp: FindResponse, tag: int, keyword: str, notes: list[str]) ->
     return None
 
 
-def inspect_identifier(tokens: codec.Tokens) -> tuple[list[tuple[int, int, int]], list[str]]:
-    """Top-level elements of groups 0000/0002 (``(tag, start, end)`` byte ranges, header
-    included) and the problems to warn about (``hostile-scp.md`` row 63).
+_LISTED = 10  # problems of one kind named one by one in the warnings; the rest are counted
 
-    Out-of-order and duplicate tags are only reported; the bytes are kept as received.
+
+class Inspection:
+    """What :func:`inspect_identifier` found at the top level of an identifier (row 63)."""
+
+    __slots__ = ("ranges", "removed", "removed_count", "disorder", "disorder_count")
+
+    def __init__(self) -> None:
+        self.ranges = array("Q")  #: byte ranges to drop: start, end, start, end ... (merged)
+        self.removed: list[int] = []  #: the first group 0000/0002 tags found
+        self.removed_count = 0
+        self.disorder: list[str] = []  #: the first out-of-order/repeated tags, as warnings
+        self.disorder_count = 0
+
+    def warnings(self, number: int) -> list[str]:
+        """The warnings for response ``number``: a few named, the rest counted."""
+        out = [f"response {number}: {text}" for text in self.disorder]
+        if self.disorder_count > len(self.disorder):
+            out.append(f"response {number}: {self.disorder_count - len(self.disorder)} more tags "
+                       "out of order or repeated in the identifier (kept as received)")
+        out += [
+            f"response {number}: removed ({tag >> 16:04x},{tag & 0xFFFF:04x}) from the identifier "
+            "(command/meta group elements do not belong in a data set)"
+            for tag in self.removed
+        ]
+        if self.removed_count > len(self.removed):
+            out.append(f"response {number}: removed {self.removed_count - len(self.removed)} more "
+                       "command/meta group elements from the identifier")
+        return out
+
+
+def inspect_identifier(tokens: codec.Tokens) -> Inspection:
+    """Top-level elements of groups 0000/0002 (their byte ranges, header included, adjacent
+    ones merged) and the tags out of order or repeated (``hostile-scp.md`` row 63).
+
+    Out-of-order and duplicate tags are only reported; the bytes are kept as received. Memory
+    and warnings stay bounded whatever the identifier holds: 16 bytes per range at most.
     """
-    ranges: list[tuple[int, int, int]] = []
-    problems: list[str] = []
+    found = Inspection()
+    ranges = found.ranges
     prev_end = 0
     last_tag = -1
     for kind, depth, tag, _vr, _length, _start, end in tokens:
         if depth or kind > 1:
             continue
         if tag <= last_tag:
-            problems.append(
-                f"({tag >> 16:04x},{tag & 0xFFFF:04x}) {'repeated' if tag == last_tag else 'out of order'}"
-                " in the identifier (kept as received)"
-            )
+            found.disorder_count += 1
+            if len(found.disorder) < _LISTED:
+                found.disorder.append(
+                    f"({tag >> 16:04x},{tag & 0xFFFF:04x}) "
+                    f"{'repeated' if tag == last_tag else 'out of order'} in the identifier "
+                    "(kept as received)"
+                )
         last_tag = max(last_tag, tag)
         if tag >> 16 in (0x0000, 0x0002):
-            ranges.append((tag, prev_end, end))
+            found.removed_count += 1
+            if len(found.removed) < _LISTED:
+                found.removed.append(tag)
+            if ranges and ranges[-1] == prev_end:
+                ranges[-1] = end
+            else:
+                ranges.extend((prev_end, end))
         prev_end = end
-    return ranges, problems
+    return found
 
 
-def without_ranges(plain: bytes, ranges: list[tuple[int, int, int]]) -> bytes:
-    """``plain`` with the given ``(tag, start, end)`` byte ranges removed."""
+def without_ranges(plain: bytes, ranges: array) -> bytes:
+    """``plain`` with the byte ranges ``ranges`` (flat start, end pairs) removed."""
     out = bytearray()
     pos = 0
-    for _tag, start, end in ranges:
-        out += plain[pos:start]
-        pos = end
+    for i in range(0, len(ranges), 2):
+        out += plain[pos : ranges[i]]
+        pos = ranges[i + 1]
     out += plain[pos:]
     return bytes(out)
 
@@ -164,17 +207,12 @@ def identifier_to_write(rsp: FindResponse) -> bytes:
     first = toks[0] if len(toks) else None
     if first is None or (first[2] >> 16 > 0x0002 and toks.top_level_ascending()):
         return rsp.identifier  # the usual case: nothing to strip, nothing to report
-    ranges, problems = inspect_identifier(toks)
-    for text in problems:
-        log.warning(f"response {rsp.number}: {text}")
-    if not ranges:
+    found = inspect_identifier(toks)
+    for text in found.warnings(rsp.number):
+        log.warning(text)
+    if not found.ranges:
         return rsp.identifier
-    for tag, _, _ in ranges:
-        log.warning(
-            f"response {rsp.number}: removed ({tag >> 16:04x},{tag & 0xFFFF:04x}) from the "
-            "identifier (command/meta group elements do not belong in a data set)"
-        )
-    plain = without_ranges(rsp.plain, ranges)
+    plain = without_ranges(rsp.plain, found.ranges)
     return codec.deflate(plain) if rsp.transfer_syntax.deflated else plain
 
 
