@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,6 +30,48 @@ _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 def printable(text: str) -> str:
     """``text`` with C0 controls, DEL and C1 controls shown as ``\\xNN``."""
     return text.translate(_CONTROLS)
+
+
+def dictionary_lines(messages: list[tuple[str, str]], path_list: str) -> list[tuple[str, str]]:
+    """The data dictionary's log lines in DCMTK's order (``DcmDataDictionary::loadDictionary``):
+    per ``DCMDICTPATH`` file, ``Cannot open file`` or (debug) ``Loading file`` followed by that
+    file's errors; then whatever is left (the closing warning)."""
+    if not path_list:
+        return list(messages)
+    rest = list(messages)
+    out: list[tuple[str, str]] = []
+    for path in path_list.split(os.pathsep):
+        if not path:
+            continue
+        missing = ("E", f"DcmDataDictionary: Cannot open file: {path}")
+        if missing in rest:
+            rest.remove(missing)
+            out.append(missing)
+            continue
+        out.append(("D", f"DcmDataDictionary: Loading file: {path}"))
+        prefix = f"DcmDataDictionary: {path}: "
+        errors = [m for m in rest if m[1].startswith(prefix)]
+        rest = [m for m in rest if not m[1].startswith(prefix)]
+        out += errors
+    return out + rest
+
+
+def max_send_pdv(peer_max_pdu: int) -> tuple[int, list[str]]:
+    """DCMTK's "Max Send PDV" for the peer's maximum PDU length, with its warnings
+    (``ASC_requestAssociation``: 0 or above 131072 means 131072, made even, minus 12)."""
+    send = peer_max_pdu if 0 < peer_max_pdu <= 131072 else 131072
+    notes = []
+    if send % 2:
+        notes.append(f"ASSOC: PDV send length {send} is odd (using {send - 1})")
+        send -= 1
+    send -= 12
+    if send < 1:
+        notes.append(f"ASSOC: PDV send length {send} (using default)")
+        send = 4096 - 12
+    if send < 12:
+        notes.append("ASSOC: PDV send length too small, using DUL to split larger PDVs.")
+        send = 4096 - 12
+    return send, notes
 
 
 def condition_text(exc: BaseException) -> str:
@@ -179,8 +222,24 @@ class ResponseReport:
 
     def warnings(self, op: FindOperation) -> None:
         for w in op.warnings:
-            log.warning(f"DIMSE Warning: ({self.calling_ae},{self.called_ae}): findUser: {w}")
+            self._dimse_warning(w)
         op.warnings.clear()
+
+    def _dimse_warning(self, text: str) -> None:
+        log.warning(f"DIMSE Warning: ({self.calling_ae},{self.called_ae}): findUser: {text}")
+
+    def received(self, op: FindOperation, rsp: FindResponse) -> None:
+        """What findscu logs while a response arrives, before reporting it: dcmdata's read
+        line for the command set, DIMSE's warnings, the read line for the identifier."""
+        if self.debug:
+            log.debug(netdump.dataset_read(codec.IMPLICIT_LE.name))
+        pending = rsp.status == 0xFF00 or rsp.status == 0xFF01
+        if pending and netdump.has_status_detail(rsp.command):
+            self._dimse_warning("Pending with statusDetail, ignoring detail")
+        if op.warnings:
+            self.warnings(op)
+        if self.debug and pending and rsp.identifier is not None:
+            log.debug(netdump.dataset_read(rsp.transfer_syntax.name))
 
     def pending(self, op: FindOperation, rsp: FindResponse) -> None:
         """Log one pending response. Nothing here can fail the response: a dump that cannot be
@@ -191,7 +250,7 @@ class ResponseReport:
                 log.warning(text)
             if self.debug:
                 log.info(f"Received Find Response {n}")
-                log.debug(netdump.dimse_message("INCOMING", rsp.command, op.context_id, rsp.identifier is not None))
+                log.debug(netdump.dimse_message("INCOMING", rsp.command, None, _has_dataset(rsp)))
                 if rsplog.isEnabledFor(logging.INFO):
                     log_dump(log, logging.DEBUG, "Response Identifiers:", response_lines(rsp), is_big(rsp))
             elif self.rsp_info:
@@ -206,9 +265,24 @@ class ResponseReport:
     def final(self, op: FindOperation, rsp: FindResponse) -> None:
         if self.debug:
             log.info("Received Final Find Response")
-            log.debug(netdump.dimse_message("INCOMING", rsp.command, op.context_id, False))
+            log.debug(netdump.dimse_message("INCOMING", rsp.command, None, _has_dataset(rsp)))
         else:
             log.info(f"Received Final Find Response ({rsp.status_text})")
+
+    def status_detail(self, rsp: FindResponse) -> None:
+        """DCMTK's ``Status Detail:`` dump (debug) of the final response's other elements."""
+        if not self.debug:
+            return
+        detail = netdump.status_detail(rsp.command)
+        if detail:
+            toks = codec.walk(detail, True, True, codec.SQ_TAGS)
+            log_dump(log, logging.DEBUG, "Status Detail:",
+                     dump.iter_dataset(detail, toks, codec.IMPLICIT_LE), False)
+
+
+def _has_dataset(rsp: FindResponse) -> bool:
+    """What the command says (CommandDataSetType, PS3.7 E.1), as DCMTK's dump shows it."""
+    return rsp.command.get(0x0800, 0x0101) != 0x0101
 
 
 def final_reason(rsp: FindResponse) -> str:

@@ -9,6 +9,7 @@ fed each pending response after it was reported; the exit code comes from
 from __future__ import annotations
 
 import logging
+import os
 import signal
 
 from pydicom.dataset import Dataset
@@ -40,6 +41,7 @@ from ..errors import (
     UnusableAssociation,
     UsageError,
 )
+from ..net import association
 from ..output.files import check_output_directory, sync_directory
 from ..output.sinks import SinkSet, open_sinks
 from . import logs, netdump, report
@@ -71,12 +73,14 @@ class Run:
     def run(self) -> int:
         a = self.args
         logs.setup(a.log_level, {"info": True, "off": False}.get(a.responses_log_level or ""), a.log_config)
-        for level, message in dictionary.load_from_environment():
-            log.log(logs.level_of(level), message)
         if a.arguments:
             shown = "".join(f"'{x}' " for x in a.expanded_argv if x)
             log.info(f"calling 'fastfind' with {len(a.expanded_argv)} arguments: {shown}\n")
-        log.debug(f"$fastfind: fastfind v{__version__} $")
+        log.debug(f"$fastfind: fastfind v{__version__} $\n")
+        loaded = dictionary.load_from_environment()
+        for level, message in report.dictionary_lines(loaded, os.environ.get("DCMDICTPATH", "")):
+            log.log(logs.level_of(level), message)
+        association.SOCKET_TIMEOUT_SHOWN = a.socket_timeout
         try:
             client = FindClient(a.peer, a.port, self._find_options())
             self._check_outputs()
@@ -128,9 +132,14 @@ class Run:
             return refused
         assoc = client.association
         assert assoc is not None and assoc.accepted is not None
+        send_pdv, notes = report.max_send_pdv(assoc.peer_max_pdu)
+        for note in notes:
+            log.warning(note)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug(netdump.association_accept(a.aetitle, a.called_aetitle, contexts, assoc.accepted, a.max_pdu))
-        log.info(f"Association Accepted (Max Send PDV: {assoc.max_send_pdv})")
+            log.debug(netdump.association_accept(
+                a.aetitle, a.called_aetitle, contexts, assoc.accepted, a.max_pdu, IMPLEMENTATION_CLASS_UID,
+                IMPLEMENTATION_VERSION_NAME, getattr(assoc, "ac_pdu", None)))
+        log.info(f"Association Accepted (Max Send PDV: {send_pdv})")
         failure: FastFindError | None = None
         try:
             self._open_sinks(())
@@ -157,6 +166,12 @@ class Run:
             code = "0006:0320" if "unknown host" in str(exc) else "0006:031c"
             log.error(f"Association Request Failed: {code} {exc}")
         except NoAcceptableContext as exc:
+            accepted = getattr(exc, "accepted", None)
+            if accepted is not None and log.isEnabledFor(logging.DEBUG):
+                a = self.args
+                log.debug(netdump.association_accept(
+                    a.aetitle, a.called_aetitle, client.proposed_contexts, accepted, a.max_pdu,
+                    IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, getattr(exc, "ac_body", None)))
             log.error(str(exc))
         except NetworkError as exc:
             log.error(f"Association Request Failed: {exc}" if "Association" not in str(exc) else str(exc))
@@ -247,8 +262,7 @@ class Run:
             if sinks:
                 op.on_wait = sinks.flush
             for rsp in op:
-                if op.warnings:
-                    shown.warnings(op)
+                shown.received(op, rsp)
                 if rsp.status == 0xFF00 or rsp.status == 0xFF01:
                     shown.pending(op, rsp)
                     if rsp.identifier is not None:
@@ -260,6 +274,7 @@ class Run:
                         op.cancel()
                 else:
                     shown.final(op, rsp)
+                    shown.status_detail(rsp)
                     self._on_final(op, rsp)
         except FastFindError as exc:
             if fname:

@@ -71,6 +71,36 @@ ABORT_REASON = {
 }
 
 
+#: The ``-ts`` value to report at debug level when the connection's socket timeouts are set
+#: (DCMTK's global ``dcmSocketSendTimeout``/``dcmSocketReceiveTimeout``, logged by
+#: ``DcmTCPConnection``); ``None``: nothing is logged. The CLI sets it.
+SOCKET_TIMEOUT_SHOWN: int | None = None
+
+
+def _debug_request() -> None:
+    """DCMTK's debug lines between connecting and sending the A-ASSOCIATE-RQ."""
+    seconds = SOCKET_TIMEOUT_SHOWN
+    if seconds is not None and seconds >= 0:
+        shown = "0 (infinite)" if seconds == 0 else f"{seconds} seconds"
+        log.debug(f"setting network send timeout to {shown}")
+        log.debug(f"setting network receive timeout to {shown}")
+    log.debug("Constructing Associate RQ PDU")
+
+
+def _debug_accept(body: bytes) -> None:
+    """DUL's ``dump_pdu`` of the A-ASSOCIATE-AC (at most 512 bytes in hex) and the parse line."""
+    pdu = struct.pack(">BBL", 2, 0, len(body)) + body
+    out = [f"PDU Type: Associate Accept, PDU Length: {len(body)} + 6 bytes PDU header\n"]
+    if len(pdu) > 512:
+        out.append("Only dumping 512 bytes.\n")
+    shown = pdu[:512]
+    for i in range(0, len(shown), 16):
+        out.append("".join(f"  {b:02x}" for b in shown[i : i + 16]) + ("\n" if i + 16 <= len(shown) else ""))
+    log.debug("".join(out))
+    if len(body) >= 2 and body[1] & 1:  # DICOM protocol version bit (PS3.8 §9.3.3)
+        log.debug("Parsing an A-ASSOCIATE PDU")
+
+
 def a_abort(source: int, reason: int) -> bytes:
     """A-ABORT PDU (PS3.8 §9.3.8); the reason is sent only for source 2."""
     return struct.pack(">BBLBBBB", 7, 0, 4, 0, 0, source, reason if source == 2 else 0)
@@ -128,6 +158,8 @@ class Association:
             calling_ae, called_ae, contexts, max_pdu, implementation_class_uid, implementation_version_name
         )
         assoc.rq_pdu = rq
+        if log.isEnabledFor(logging.DEBUG):
+            _debug_request()
         deadline = deadline_after(acse_timeout)
         assoc.state = "Sta5"
         try:
@@ -147,6 +179,8 @@ class Association:
             raise
         kind, ptype, body = event
         if ptype == 2:
+            if log.isEnabledFor(logging.DEBUG):
+                _debug_accept(body)
             try:
                 assoc.accepted = decode_associate_ac(body, contexts)
             except ProtocolError as exc:
@@ -164,7 +198,9 @@ class Association:
             assoc.state = "Sta6"
             if not assoc.accepted.accepted:
                 assoc.release_quietly()
-                raise NoAcceptableContext("No Acceptable Presentation Contexts")
+                refused = NoAcceptableContext("No Acceptable Presentation Contexts")
+                refused.accepted, refused.ac_body = assoc.accepted, body  # type: ignore[attr-defined]
+                raise refused  # (the -d dump of the A-ASSOCIATE-AC precedes the error)
             assoc.receiver.set_contexts(assoc.accepted.accepted)
             return assoc
         if ptype == 3:

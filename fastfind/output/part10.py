@@ -97,10 +97,34 @@ def file_meta(sop_class: str | None, sop_instance: str, transfer_syntax: str) ->
 
 def meta_uids(rsp: FindResponse) -> tuple[bytes, bytes, list[str]]:
     """The SOP Class/Instance UIDs for the header of ``rsp``'s file, and the warnings to log."""
+    cls, inst, notes, _debug = _meta_uids(rsp, False)
+    return cls, inst, notes
+
+
+def _meta_uids(rsp: FindResponse, debug: bool) -> tuple[bytes, bytes, list[str], list[str]]:
+    """:func:`meta_uids` plus, with ``debug``, the lines DCMTK logs while it builds the header
+    (``DcmFileFormat::checkMetaHeaderValue``/``validateMetaInfo``)."""
     notes: list[str] = []
     cls = _uid_or_none(rsp, SOP_CLASS_UID, "SOPClassUID", notes)
     inst = _uid_or_none(rsp, SOP_INSTANCE_UID, "SOPInstanceUID", notes)
-    return (cls or GENERIC_FILE_SOP_CLASS.encode("ascii"), inst or new_uid().encode("ascii"), notes)
+    lines: list[str] = []
+    if debug:
+        check = "DcmFileFormat::checkMetaHeaderValue() "
+        lines.append(check + "Version of MetaHeader is ok: 0x0001")
+        lines.append(check + (f"use SOPClassUID [{cls.decode()}] from Dataset" if cls else
+                              "no SOPClassUID in Dataset, using PrivateGenericFileSOPClass"))
+    cls = cls or GENERIC_FILE_SOP_CLASS.encode("ascii")
+    if debug and inst:
+        lines.append(check + f"use SOPInstanceUID [{inst.decode()}] from Dataset")
+    if not inst:
+        inst = new_uid().encode("ascii")
+        if debug:
+            lines.append(check + f"use new generated SOPInstanceUID [{inst.decode()}]")
+    if debug:
+        lines.append(check + f"use new TransferSyntaxUID [{rsp.transfer_syntax.name}] on writing "
+                     "following Dataset")
+        lines.append("DcmFileFormat::validateMetaInfo() found 7 Elements in DcmMetaInfo 'metinf'")
+    return cls, inst, notes, lines
 
 
 def _uid_or_none(rsp: FindResponse, tag: int, keyword: str, notes: list[str]) -> bytes | None:
@@ -363,7 +387,9 @@ class Part10Sink(_FileSink):
         template = self._templates.get(uid)
         if template is None:
             template = self._templates[uid] = MetaTemplate(uid)
-        cls, inst, notes = meta_uids(rsp)
+        cls, inst, notes, debug_lines = _meta_uids(rsp, log.isEnabledFor(logging.DEBUG))
         for note in notes:
             log.warning(note)
         self._submit(rsp, [template.header(cls, inst), identifier_to_write(rsp)])
+        for line in debug_lines:
+            log.debug(line)
