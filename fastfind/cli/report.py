@@ -56,6 +56,46 @@ def dictionary_lines(messages: list[tuple[str, str]], path_list: str) -> list[tu
     return out + rest
 
 
+def query_file_lines(path: str) -> list[str]:
+    """The debug lines ``DcmFileFormat::loadFile`` logs for a query file before its own
+    messages: the meta header's transfer syntax, or the one detected for a bare data set."""
+    from ..dicom.uids import TS_NAMES
+    from ..query import _guess_syntax  # the query reader's own detection (DCMTK's heuristic)
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return []
+    if len(head) < 6:
+        return []
+    pos = 132 if head[128:132] == b"DICM" else 0
+    if pos or (head[:2] == b"\x02\x00" and head[4:6].isupper()):
+        ts_uid = _meta_transfer_syntax(head, pos)
+        name = TS_NAMES.get(ts_uid or "", "Unknown Transfer Syntax")
+        return [f'DcmMetaInfo::checkAndReadPreamble() TransferSyntax="{codec.EXPLICIT_LE.name}"',
+                netdump.dataset_read(name)]
+    implicit, little = _guess_syntax(head)
+    ts = codec.IMPLICIT_LE if implicit else codec.EXPLICIT_LE if little else codec.EXPLICIT_BE
+    return ["DcmFileFormat::lookForXfer() no MetaInfo found",
+            "DcmDataset::read() trying to detect transfer syntax of data set (because it is unknown)",
+            netdump.dataset_read(ts.name)]
+
+
+def _meta_transfer_syntax(data: bytes, pos: int) -> str | None:
+    """(0002,0010) from an explicit VR little endian meta group starting at ``pos``."""
+    while pos + 8 <= len(data) and data[pos : pos + 2] == b"\x02\x00":
+        elem, vr = int.from_bytes(data[pos + 2 : pos + 4], "little"), data[pos + 4 : pos + 6]
+        if vr in (b"OB", b"OW", b"UN", b"UT", b"SQ"):
+            length, start = int.from_bytes(data[pos + 8 : pos + 12], "little"), pos + 12
+        else:
+            length, start = int.from_bytes(data[pos + 6 : pos + 8], "little"), pos + 8
+        if elem == 0x0010:
+            return data[start : start + length].rstrip(b"\x00 ").decode("latin-1")
+        pos = start + length
+    return None
+
+
 def max_send_pdv(peer_max_pdu: int) -> tuple[int, list[str]]:
     """DCMTK's "Max Send PDV" for the peer's maximum PDU length, with its warnings
     (``ASC_requestAssociation``: 0 or above 131072 means 131072, made even, minus 12)."""

@@ -222,6 +222,9 @@ class Run:
                 try:
                     ds = query_mod.load_query_file(fname, a.data_correction, log=messages)
                 finally:
+                    if log.isEnabledFor(logging.DEBUG):
+                        for line in report.query_file_lines(fname):
+                            log.debug(line)
                     for level, message in messages:
                         log.log(logs.level_of(level), message)
             query_mod.apply_keys(ds, list(a.keys), a.data_correction)
