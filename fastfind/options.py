@@ -88,6 +88,8 @@ class FindOptions:
     deflate_level: int = 6
     priority: int = 0
     limits: Limits = field(default_factory=Limits)
+    #: False is findscu's ``-u``: queries are sent with the post-1993 VRs written as OB
+    enable_new_vrs: bool = True
 
     def __post_init__(self) -> None:
         if self.socket_timeout is not None and self.socket_timeout <= 0:
@@ -117,6 +119,9 @@ class OutputOptions:
     sync: bool = False
     no_clobber: bool = False
     per_query: bool = False
+    #: False is findscu's ``-u``: ``rspNNNN.dcm`` hold the identifier with the post-1993 VRs
+    #: written as OB (otherwise the bytes as received)
+    enable_new_vrs: bool = True
 
     @property
     def xml_single_path(self) -> str:

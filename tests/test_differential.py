@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import difflib
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from pydicom import Dataset
 
 import servers
 from conftest import require_binaries
@@ -36,6 +38,8 @@ pytestmark = pytest.mark.interop
 
 WL = ["-k", "PatientName", "-k", "PatientID", "-k", "ScheduledProcedureStepSequence[0].Modality"]
 STUDY = ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "PatientName", "-k", "StudyInstanceUID"]
+NEW_VR_KEYS = ["-k", "StrainDescription", "-k", "ReasonForVisit", "-k", "URNCodeValue",
+               "-k", "TextValue=some text"]
 
 
 @dataclass
@@ -47,6 +51,7 @@ class Case:
     compare_stderr: bool = True
     files: list[tuple[str, bytes]] = field(default_factory=list)  # (name, content) in cwd
     env: dict[str, str] = field(default_factory=dict)  # extra environment for both clients
+    same_query: bool = False  # the scripted SCP got the same identifier bytes from both
 
 
 def _wl_query_file() -> bytes:
@@ -131,6 +136,18 @@ CASES = [
     Case("wl-dictionary-path", "wl", ["-v", *WL],
          env={"DCMDICTPATH": "/nonexistent:/usr/share/libdcmtk17/dicom.dic"}),
     Case("scp-failure-comment", "scp-c000", ["-v", *STUDY], own_exit=69),
+    # -u: the post-1993 VRs written as OB in the query and in the rsp files, as DCMTK does
+    Case("orthanc-uc-disable-new-vr", "orthanc-new-vrs", ["-u", "-v", *STUDY, *NEW_VR_KEYS, "-X", "-od", "out"]),
+    Case("orthanc-uc-new-vr", "orthanc-new-vrs", ["-v", *STUDY, *NEW_VR_KEYS, "-X", "-od", "out"]),
+    Case("scp-disable-new-vr", "scp-new-vrs", ["-u", "-v", *STUDY, *NEW_VR_KEYS, "-k", "(0011,1010)=AB",
+                                               "-X", "-od", "out"], same_query=True),
+    Case("scp-disable-new-vr-implicit", "scp-new-vrs", ["-u", "-xi", *STUDY, *NEW_VR_KEYS, "-X", "-od", "out"],
+         same_query=True),
+    Case("scp-disable-new-vr-big-endian", "scp-new-vrs", ["-u", "-xb", *STUDY, *NEW_VR_KEYS, "-X", "-od", "out"],
+         same_query=True),
+    Case("scp-disable-new-vr-deflate", "scp-new-vrs", ["-u", "-xd", *STUDY, *NEW_VR_KEYS, "-X", "-od", "out"],
+         same_query=True),
+    Case("scp-new-vr", "scp-new-vrs", ["-v", *STUDY, *NEW_VR_KEYS, "-X", "-od", "out"], same_query=True),
 ]
 LEVELS = {"": [], "debug": ["-d"], "trace": ["-ll", "trace"]}
 #: (vector, level) pairs whose output still differs, with the reason (strict: fixed = failure)
@@ -172,6 +189,8 @@ def peers(request: pytest.FixtureRequest):
     started: dict[str, tuple[str, int, str]] = {}
     scps: list[ScriptedSCP] = []
 
+    by_name: dict[str, ScriptedSCP] = {}
+
     def scp(script: FindScript, **kw: object) -> tuple[str, int, str]:
         s = ScriptedSCP(script, **kw)  # type: ignore[arg-type]
         scps.append(s)
@@ -187,6 +206,7 @@ def peers(request: pytest.FixtureRequest):
         "scp-abort": lambda: scp(FindScript(matches=match_datasets(6), abort_after=2)),
         "scp-latin1": lambda: scp(FindScript(matches=_latin1_matches())),
         "scp-reject": lambda: scp(FindScript(), require_called_aet=True, aet="ONLYME"),
+        "scp-new-vrs": lambda: scp(FindScript(matches=_new_vr_matches())),
     }
 
     def get(name: str) -> tuple[str, int, str]:
@@ -197,17 +217,52 @@ def peers(request: pytest.FixtureRequest):
             elif name == "qr":
                 server = request.getfixturevalue("dcmqrscp")
                 started[name] = (server.host, server.port, server.aet)
+            elif name == "orthanc-new-vrs":
+                server = _orthanc_new_vrs(request)
+                started[name] = (server.host, server.port, server.aet)
             elif name.startswith("orthanc"):
                 factory = request.getfixturevalue("orthanc_factory")
                 server = factory(studies=6, LimitFindResults=3) if name == "orthanc-capped" else factory(studies=6)
                 started[name] = (server.host, server.port, server.aet)
             else:
                 started[name] = makers[name]()
+                by_name[name] = scps[-1]
         return started[name]
 
+    get.scps = by_name  # type: ignore[attr-defined]
     yield get
     for s in scps:
         s.stop()
+
+
+def _with_new_vrs(ds: Dataset, i: int) -> Dataset:
+    """``ds`` plus elements of the post-1993 VRs ``-u`` rewrites (UC, UT, UR, UN, OF, OD, OL)."""
+    ds.StrainDescription = f"strain {i} description"  # UC
+    ds.ReasonForVisit = f"reason {i}"  # UT
+    ds.URNCodeValue = f"urn:oid:1.2.{i}"  # UR
+    return ds
+
+
+def _new_vr_matches() -> list[Dataset]:
+    out = [_with_new_vrs(ds, i) for i, ds in enumerate(match_datasets(3))]
+    for i, ds in enumerate(out):
+        ds.add_new(0x00091010, "UN", bytes([1, 2, 3, i]))  # private, no creator: UN
+        ds.add_new(0x00660016, "OF", struct.pack("<2f", 1.5, -i))
+        ds.add_new(0x00640009, "OD", struct.pack("<d", 0.25 * i))
+        ds.add_new(0x00660040, "OL", struct.pack("<L", i))
+    return out
+
+
+def _orthanc_new_vrs(request: pytest.FixtureRequest) -> servers.OrthancServer:
+    """An Orthanc whose instances carry UC, UT and UR elements (issue 9 item 12: ``-u``)."""
+    require_binaries(servers.ORTHANC)
+    tmp = request.getfixturevalue("tmp_path_factory").mktemp("orthanc-new-vrs")
+    data = servers.qr_instances(3, 1, 1, 1, tag="orthuc")
+    for i, ds in enumerate(data.instances):
+        _with_new_vrs(ds, i)
+    server = servers.start_orthanc(tmp, data=data)
+    request.addfinalizer(server.process.stop)
+    return server
 
 
 def _latin1_matches():
@@ -263,6 +318,9 @@ def test_same_as_findscu(case: Case, level: str, peers, tmp_path: Path,
         a, b = _comparable(a, case), _comparable(b, case)
         assert a == b, "".join(difflib.unified_diff(b.splitlines(True), a.splitlines(True),
                                                     "findscu", "fastfind", n=2))
+    if case.same_query:
+        finds = peers.scps[case.peer].finds
+        assert finds[-1].identifier_bytes == finds[-2].identifier_bytes, "the queries differ"
     ours = sorted(p.relative_to(ff) for p in ff.rglob("*") if p.is_file())
     theirs = sorted(p.relative_to(dd) for p in dd.rglob("*") if p.is_file())
     assert ours == theirs

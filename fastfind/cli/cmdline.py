@@ -282,6 +282,7 @@ class ParsedArgs:
             server_hostname=server_hostname,
             deflate_level=self.compression_level if self.compression_level is not None else 6,
             limits=Limits(max_nesting=self.max_nesting, max_identifier_size=self.max_identifier_size),
+            enable_new_vrs=self.enable_new_vrs,
         )
 
     def output_options(self) -> OutputOptions:
@@ -298,6 +299,7 @@ class ParsedArgs:
             csv_fields=tuple(self.csv_fields) if self.csv_fields else None,
             sync=self.sync,
             no_clobber=self.no_clobber,
+            enable_new_vrs=self.enable_new_vrs,
         )
 
     @property

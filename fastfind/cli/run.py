@@ -18,6 +18,7 @@ from .. import codec
 from .. import query as query_mod
 from .._version import __version__
 from ..client import FindClient, FindOperation, FindResponse, encode_query
+from ..dataset import encode_identifier
 from ..dicom import dictionary
 from ..dicom import status as st
 from ..dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, TransferSyntax
@@ -43,6 +44,7 @@ from ..errors import (
 )
 from ..net import association
 from ..output.files import check_output_directory, sync_directory
+from ..output.part10 import Part10Sink
 from ..output.sinks import SinkSet, open_sinks
 from . import logs, netdump, report
 from .cmdline import ParsedArgs
@@ -192,6 +194,9 @@ class Run:
             if not self.files_opened:
                 self.files_opened = True
                 self.sinks = open_sinks(out.without_tables())
+                for sink in self.sinks.sinks:  # -u (open_sinks does not pass it on yet)
+                    if isinstance(sink, Part10Sink):
+                        sink.new_vrs = out.enable_new_vrs
             elif not self.tables_opened:
                 self.tables_opened = True
                 self.sinks.sinks += open_sinks(out.only_tables(), fields).sinks
@@ -250,7 +255,7 @@ class Run:
 
             self._open_sinks(default_fields(ds))
         cid, ts = client.context_for()
-        identifier = encode_query(ds, ts, client.options.deflate_level)
+        identifier = encode_identifier(ds, ts, client.options.deflate_level, client.options.enable_new_vrs)
         for repeat in range(a.repeat):
             self._one_find(client, cid, ts, identifier, fname, ds, sent=repeat > 0)
 

@@ -240,6 +240,27 @@ def identifier_to_write(rsp: FindResponse) -> bytes:
     return codec.deflate(plain) if rsp.transfer_syntax.deflated else plain
 
 
+def old_vrs_identifier(rsp: FindResponse, data: bytes) -> bytes:
+    """``data`` (what :func:`identifier_to_write` gives for ``rsp``) with the post-1993 VRs
+    written as OB (``-u``); unchanged in implicit VR, where no VR is written."""
+    from ..dataset import without_new_vrs
+
+    ts = rsp.transfer_syntax
+    if ts.implicit:
+        return data
+    if data is rsp.identifier:
+        assert rsp.plain is not None and rsp.tokens is not None
+        plain, toks = rsp.plain, rsp.tokens
+    else:  # group 0000/0002 elements were removed: walk what is left
+        assert rsp.plain is not None
+        plain = codec.inflate(data, len(rsp.plain)) if ts.deflated else data
+        toks = codec.walk(plain, False, ts.little, codec.SQ_TAGS, 1 << 30)
+    patched = without_new_vrs(plain, toks)
+    if patched is plain:
+        return data
+    return codec.deflate(patched) if ts.deflated else patched
+
+
 def display_path(directory: str, name: str) -> str:
     """The path as findscu prints it (``-od`` joined with ``/``, as given)."""
     if not directory:
@@ -376,9 +397,12 @@ class Part10Sink(_FileSink):
     ``directory/q<k>/``.
     """
 
-    def __init__(self, directory: str = ".", **kwargs: object):
+    def __init__(self, directory: str = ".", *, new_vrs: bool = True, **kwargs: object):
         super().__init__(directory, **kwargs)  # type: ignore[arg-type]
         self._templates: dict[str, MetaTemplate] = {}
+        #: False is findscu's ``-u``: the data set is written with the post-1993 VRs as OB, as
+        #: DCMTK re-encodes it (:func:`fastfind.dataset.without_new_vrs`)
+        self.new_vrs = new_vrs
 
     def add(self, rsp: FindResponse) -> None:
         if rsp.identifier is None or self._over_limit(rsp):
@@ -390,6 +414,9 @@ class Part10Sink(_FileSink):
         cls, inst, notes, debug_lines = _meta_uids(rsp, log.isEnabledFor(logging.DEBUG))
         for note in notes:
             log.warning(note)
-        self._submit(rsp, [template.header(cls, inst), identifier_to_write(rsp)])
+        data = identifier_to_write(rsp)
+        if not self.new_vrs:
+            data = old_vrs_identifier(rsp, data)
+        self._submit(rsp, [template.header(cls, inst), data])
         for line in debug_lines:
             log.debug(line)
