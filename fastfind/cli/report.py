@@ -115,7 +115,12 @@ def max_send_pdv(peer_max_pdu: int) -> tuple[int, list[str]]:
 
 
 def condition_text(exc: BaseException) -> str:
-    """DCMTK's ``code text`` for a failure (``0006:0317 Peer aborted Association ...``)."""
+    """DCMTK's ``code text`` for a failure (``0006:0317 Peer aborted Association ...``),
+    control characters escaped (an error may quote what the peer sent)."""
+    return printable(_condition_text(exc))
+
+
+def _condition_text(exc: BaseException) -> str:
     if isinstance(exc, PeerAborted):
         return "0006:0317 Peer aborted Association (or never connected)"
     if isinstance(exc, DimseTimeout):

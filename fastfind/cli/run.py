@@ -176,13 +176,14 @@ class Run:
                     IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, getattr(exc, "ac_body", None)))
             log.error(str(exc))
         except NetworkError as exc:
-            log.error(f"Association Request Failed: {exc}" if "Association" not in str(exc) else str(exc))
+            text = report.printable(str(exc))  # (peer text may be quoted in it)
+            log.error(f"Association Request Failed: {text}" if "Association" not in text else text)
         except UnusableAssociation as exc:
-            log.error(f"Association Request Failed: {exc}")
-            log.error(f"fastfind: exit code {EXIT_PROTOCOL}: {exc}")
+            log.error(f"Association Request Failed: {report.printable(str(exc))}")
+            log.error(f"fastfind: exit code {EXIT_PROTOCOL}: {report.printable(str(exc))}")
             return 0 if self.args.dcmtk_exit_codes else EXIT_PROTOCOL
         except ProtocolError as exc:
-            log.error(f"Association Request Failed: {exc}")
+            log.error(f"Association Request Failed: {report.printable(str(exc))}")
         return EXIT_NO_ASSOCIATION
 
     # ---- outputs -----------------------------------------------------------------------------

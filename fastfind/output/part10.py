@@ -35,6 +35,7 @@ from .files import FileWriter, check_output_directory, sync_directory
 log = logging.getLogger("fastfind")
 
 PREAMBLE = b"\x00" * 128 + b"DICM"
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}  # peer text in a warning
 _UID = re.compile(rb"[0-9.]{1,64}\Z")
 SOP_CLASS_UID = 0x00080016
 SOP_INSTANCE_UID = 0x00080018
@@ -136,7 +137,7 @@ def _uid_or_none(rsp: FindResponse, tag: int, keyword: str, notes: list[str]) ->
         return None
     if _UID.match(value):
         return value
-    shown = value[:40].decode("ascii", "backslashreplace")
+    shown = value[:40].decode("ascii", "backslashreplace").translate(_CONTROLS)
     more = "..." if len(value) > 40 else ""
     notes.append(
         f"response {rsp.number}: {keyword} '{shown}{more}' ({len(value)} bytes) is not a valid "
