@@ -349,7 +349,10 @@ _VRI_SQ = _VRI[b"SQ"]
 _VRI_UN = _VRI[b"UN"]
 _STANDARD_VRI = frozenset(_VRI[v] for v in _STANDARD_VRS)
 _LONG_VRI = frozenset(_VRI[v] for v in _LONG_VRS)
-_NFIELDS = 9  # kind, depth, tag, vri, length, start, end, link, flags
+#: One token is 7 unsigned 32-bit words (28 bytes, as the Cython ``Token`` struct): tag, length,
+#: start, end, link + 1 (0 = none), depth, and kind | flags << 3 | (VR index + 1) << 5.
+_NFIELDS = 7
+_TAG, _LENGTH, _START, _END, _LINK, _DEPTH, _PACKED = range(7)
 #: The largest data set :func:`walk` takes: token offsets are 32-bit (the identifier cap is below).
 MAX_WALK_SIZE = 0xFFFFFFFE
 
@@ -364,13 +367,14 @@ class Tokens:
     (``0xFFFFFFFF`` = undefined); ``data[start:end]`` the value (for a sequence or an item: its
     content, delimiters included). :meth:`link` gives the index of the token that closes a
     sequence or item (and of the one that opened it, for an end token); :meth:`flags` the
-    element's own encoding (:data:`F_IMPLICIT`, :data:`F_BIG_ENDIAN`).
+    element's own encoding (:data:`F_IMPLICIT`, :data:`F_BIG_ENDIAN`). Storage: 28 bytes per
+    token in one ``array('I')``, like the Cython twin.
     """
 
     __slots__ = ("_a",)
 
     def __init__(self) -> None:
-        self._a = _array("q")
+        self._a = _array("I")
 
     def __len__(self) -> int:
         return len(self._a) // _NFIELDS
@@ -381,8 +385,10 @@ class Tokens:
             i += n
         if not 0 <= i < n:
             raise IndexError("token index out of range")
-        kind, depth, tag, vri, length, start, end = self._a[i * _NFIELDS : i * _NFIELDS + 7]
-        return (kind, depth, tag, None if vri < 0 else VR_STRS[vri], length, start, end)
+        base = i * _NFIELDS
+        tag, length, start, end, _link, depth, packed = self._a[base : base + _NFIELDS]
+        vri = (packed >> 5) - 1
+        return (packed & 7, depth, tag, None if vri < 0 else VR_STRS[vri], length, start, end)
 
     def __iter__(self) -> _Iterator[tuple[int, int, int, str | None, int, int, int]]:
         for i in range(len(self)):
@@ -397,18 +403,18 @@ class Tokens:
 
     def link(self, i: int) -> int:
         """Index of the token closing sequence/item ``i`` (or opening it, for an end token)."""
-        return self._a[i * _NFIELDS + 7]
+        return self._a[i * _NFIELDS + _LINK] - 1
 
     def flags(self, i: int) -> int:
         """How token ``i``'s element was encoded: :data:`F_IMPLICIT` | :data:`F_BIG_ENDIAN`."""
-        return self._a[i * _NFIELDS + 8]
+        return (self._a[i * _NFIELDS + _PACKED] >> 3) & 3
 
     def find(self, tag: int) -> int:
         """Index of the first top-level element or sequence with ``tag``, or -1."""
         a = self._a
         for i in range(len(a) // _NFIELDS):
             base = i * _NFIELDS
-            if a[base + 1] == 0 and a[base + 2] == tag and a[base] <= SEQUENCE:
+            if a[base + _DEPTH] == 0 and a[base + _TAG] == tag and a[base + _PACKED] & 7 <= SEQUENCE:
                 return i
         return -1
 
@@ -418,8 +424,8 @@ class Tokens:
         last = -1
         for i in range(len(a) // _NFIELDS):
             base = i * _NFIELDS
-            if a[base + 1] == 0 and a[base] <= SEQUENCE:
-                tag = a[base + 2]
+            if a[base + _DEPTH] == 0 and a[base + _PACKED] & 7 <= SEQUENCE:
+                tag = a[base + _TAG]
                 if tag <= last:
                     return False
                 last = tag
@@ -427,13 +433,13 @@ class Tokens:
 
     def _push(self, kind: int, depth: int, tag: int, vri: int, length: int, start: int, end: int,
               link: int, flags: int) -> int:
-        self._a.extend((kind, depth, tag, vri, length, start, end, link, flags))
+        self._a.extend((tag, length, start, end, link + 1, depth, kind | flags << 3 | (vri + 1) << 5))
         return len(self._a) // _NFIELDS - 1
 
     def _close(self, index: int, end: int, link: int) -> None:
         a = self._a
-        a[index * _NFIELDS + 6] = end
-        a[index * _NFIELDS + 7] = link
+        a[index * _NFIELDS + _END] = end
+        a[index * _NFIELDS + _LINK] = link + 1
 
 
 class _Frame:

@@ -111,8 +111,12 @@ def _new_dataset(
     return ds
 
 
-def encode_identifier(ds: Dataset, ts: TransferSyntax, level: int = 6) -> bytes:
-    """Encode a query identifier in ``ts`` (deflated with ``level`` if ``ts`` is deflated)."""
+def encode_identifier(ds: Dataset, ts: TransferSyntax, level: int = 6, new_vrs: bool = True) -> bytes:
+    """Encode a query identifier in ``ts`` (deflated with ``level`` if ``ts`` is deflated).
+
+    ``new_vrs=False`` is findscu's ``-u``: the post-1993 VRs are written as OB (see
+    :func:`without_new_vrs`).
+    """
     fp = BytesIO()
     try:
         out = DicomFileLike(fp)
@@ -122,4 +126,30 @@ def encode_identifier(ds: Dataset, ts: TransferSyntax, level: int = 6) -> bytes:
     except Exception as exc:
         raise CodecError(f"cannot encode the query identifier: {exc}") from None
     data = fp.getvalue()
+    if not new_vrs and not ts.implicit:
+        data = without_new_vrs(data, codec.walk(data, False, ts.little, codec.SQ_TAGS, 1 << 30))
     return codec.deflate(data, level) if ts.deflated else data
+
+
+#: The VRs DCMTK does not write when their generation is disabled (``findscu -u``,
+#: ``dcmDisableGenerationOfNewVRs``): ``DcmVR::getValidEVR`` then gives OB for every one of them
+#: (PS3.5 Table 7.1-1: they all use the 4-byte length form, as OB does).
+NEW_VRS = frozenset(("UN", "UT", "OF", "OD", "OL", "UR", "UC", "OV", "SV", "UV"))
+
+
+def without_new_vrs(plain: bytes, tokens: codec.Tokens) -> bytes:
+    """``plain`` (an explicit VR data set) with every element of a post-1993 VR written as OB,
+    as DCMTK writes data sets under ``-u``; nothing else changes (same lengths, same bytes).
+
+    A UN of undefined length is a sequence (PS3.5 §6.2.2); DCMTK writes it as SQ with its
+    items re-encoded in explicit VR. Here it is kept as received, UN -- the one difference.
+    """
+    patch: bytearray | None = None
+    element = codec.ELEMENT
+    for i in range(len(tokens)):
+        kind, _depth, _tag, vr, _length, start, _end = tokens[i]
+        if kind == element and vr in NEW_VRS:
+            if patch is None:
+                patch = bytearray(plain)
+            patch[start - 8 : start - 6] = b"OB"  # long form: tag, VR, 2 reserved, length
+    return plain if patch is None else bytes(patch)

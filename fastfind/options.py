@@ -128,6 +128,8 @@ class FindOptions:
     datetime_matching: bool = False
     fuzzy_names: bool = False
     timezone_adjustment: bool = False
+    #: False is findscu's ``-u``: queries are sent with the post-1993 VRs written as OB
+    enable_new_vrs: bool = True
 
     @property
     def extensions(self) -> tuple[bool, bool, bool, bool]:
@@ -163,6 +165,9 @@ class OutputOptions:
     sync: bool = False
     no_clobber: bool = False
     per_query: bool = False
+    #: False is findscu's ``-u``: ``rspNNNN.dcm`` hold the identifier with the post-1993 VRs
+    #: written as OB (otherwise the bytes as received)
+    enable_new_vrs: bool = True
 
     @property
     def xml_single_path(self) -> str:

@@ -106,12 +106,17 @@ _ESC = re.compile(r"\\x([0-9a-f]{2})")
 _LINE = re.compile(r"^(\s*\([0-9a-f]{4},[0-9a-f]{4}\) \S\S )(\[.*\])( *) (# .*)$", re.S)
 
 
+def _raw_char(code: int) -> str:
+    """The character the dump uses for byte ``code`` (bytes >= 0x80 are surrogate escapes)."""
+    return chr(0xDC00 + code) if code >= 0x80 else chr(code)
+
+
 def undo_deviation(line: str) -> str:
     """Turn fastfind's escaped control characters back into DCMTK's raw bytes (and re-pad)."""
     m = _LINE.match(line)
     if not m or "\\x" not in m.group(2):
         return line
-    value = _ESC.sub(lambda x: chr(int(x.group(1), 16)), m.group(2))
+    value = _ESC.sub(lambda x: _raw_char(int(x.group(1), 16)), m.group(2))
     return f"{m.group(1)}{value}{' ' * max(0, 40 - len(value))} {m.group(4)}"
 
 
@@ -317,6 +322,17 @@ def raw_cases(ts: codec.TransferSyntax) -> dict[str, bytes]:
         d += el(0x00100042, "OF", b"\0\0\x80\x3f", ts) + el(0x00100043, "UT", b"", ts)
         d += el(0x00100044, "OD", b"\1", ts) + el(0x00100045, "OL", b"", ts)
         cases["explicit_vr_zoo"] = d
+        # UN of undefined length: a sequence whose items are implicit VR LE (PS3.5 §6.2.2)
+        ile = IMPLICIT_LE
+        inner = el(0x00080100, "SH", b"C1", ile) + el(0x00090010, "LO", b"ACME", ile)
+        inner += el(0x00091001, "LO", b"xy", ile) + el(0x00111001, "UN", b"\1\2", ile)
+        inner += sq(0x0040A043, [item(el(0x00080104, "LO", b"M ", ile), ile, True)], ile, True)
+        body = item(inner, ile, True) + item(el(0x00080100, "SH", b"C2", ile), ile)
+        head = struct.pack(e + "HH2sHL", 0x0008, 0x1032, b"UN", 0, UNDEF)
+        d = el(0x00080005, "CS", b"ISO_IR 100", ts) + head + body
+        d += struct.pack("<HHL", 0xFFFE, 0xE0DD, 0) + el(0x00100010, "PN", b"A^B ", ts)
+        d += struct.pack(e + "HH2sHL", 0x0011, 0x1010, b"UN", 0, UNDEF) + struct.pack("<HHL", 0xFFFE, 0xE0DD, 0)
+        cases["un_undefined_length"] = d
     return cases
 
 
@@ -628,3 +644,112 @@ def test_findscu_verbose_output_matches(xfer: str, tmp_path: Path) -> None:
     assert blocks[0] == dump.log_lines(request)
     for block, identifier in zip(blocks[1:], received, strict=True):
         assert block == dump.log_lines(dump.dump_identifier(identifier, ts))
+
+
+# ---- C1 controls (issue 9 item 4) -------------------------------------------------------------
+def _shown(raw: bytes) -> str:
+    """The value field fastfind shows for a PN of ``raw`` (without the brackets)."""
+    line = dump.dump_identifier(el(0x00100010, "PN", raw, EXPLICIT_LE), EXPLICIT_LE)[2]
+    return line[line.index("[") + 1 : line.rindex("]")]
+
+
+def test_c1_controls_escaped_in_both_forms() -> None:
+    assert _shown(b"a\x9b2J") == "a\\x9b2J"  # raw CSI (Latin-1 C1)
+    assert _shown(b"a\xc2\x9b2J") == "a\\xc2\\x9b2J"  # U+009B in UTF-8
+    assert _shown(b"\xc2\x80\xc2\x9f") == "\\xc2\\x80\\xc2\\x9f"
+    assert _shown(b"\xe4\x9b") == "\udce4\\x9b"  # broken UTF-8: the C1 byte is escaped
+
+
+def test_ordinary_utf8_and_latin1_kept_byte_for_byte() -> None:
+    for text in ("Müller^Jürgen", "Ā ĀĀ", "日本語", "😀 x", "\u00a0\u00ff"):
+        raw = text.encode("utf-8")
+        if len(raw) % 2:
+            raw += b" "
+        assert _shown(raw).encode("ascii", "surrogateescape") == raw, text
+    latin = "Müller^Jürgen ÅÆØ ÿ".encode("latin-1")
+    assert _shown(latin).encode("ascii", "surrogateescape") == latin
+
+
+@needs_dcmdump
+def test_c1_controls_against_dcmdump(tmp_path: Path) -> None:
+    ts = EXPLICIT_LE
+    d = el(0x00100010, "PN", b"a\x9b2J\xc2\x9b\xc3\xbc\xc4\x80\xfc\xe4\x9b", ts)
+    d += el(0x00100020, "LO", "Grüße 日本".encode() + b" ", ts)
+    lines = check(d, ts, tmp_path)
+    assert not any(b in x.encode("utf-8", "surrogateescape") for x in lines for b in (b"\x9b",))
+
+
+# ---- long values, streamed (issue 9 item 3) ---------------------------------------------------
+def long_values(ts: codec.TransferSyntax) -> bytes:
+    """Values of many KiB in every formatting branch, with UTF-8 across piece boundaries."""
+    e = "<" if ts.little else ">"
+    d = el(0x00091010, "OB", bytes(range(256)) * 80 + b"\x01", ts) if not ts.implicit else b""
+    d += el(0x00100010, "PN", ("é" * 5000 + "x\x9by").encode() + b" ", ts)
+    d += el(0x00100020, "LO", b"a\\" * 3000, ts)
+    d += el(0x00189087, "FD", struct.pack(f"{e}3000d", *(i / 7 for i in range(3000))), ts)
+    d += el(0x00209241, "FL", struct.pack(f"{e}3000f", *(i / 3 for i in range(3000))), ts)
+    d += el(0x00280009, "AT", struct.pack(f"{e}4000H", *range(4000)), ts)
+    d += el(0x00280010, "US", struct.pack(f"{e}5000H", *range(5000)), ts)
+    d += el(0x0040A160, "UT", b"T\x00" * 6000 + b"\x00\x00", ts)
+    d += el(0x00660023, "OW", bytes(range(256)) * 40 + b"\x07", ts)
+    d += el(0x00660016, "OF", struct.pack(f"{e}2000f", *(i * 0.5 for i in range(2000))), ts)
+    return d
+
+
+@needs_dcmdump
+@pytest.mark.parametrize("ts", [EXPLICIT_LE, EXPLICIT_BE, IMPLICIT_LE], ids=["explicit", "bigendian", "implicit"])
+def test_long_values_match_dcmdump_and_come_in_pieces(ts: codec.TransferSyntax, tmp_path: Path) -> None:
+    data = long_values(ts)
+    check(data, ts, tmp_path)
+    plain, toks = codec.tokens(data, ts)
+    lines = list(dump.iter_dataset(plain, toks, ts))
+    long_lines = [x for x in lines if isinstance(x, dump.LongLine)]
+    assert len(long_lines) >= 8
+    for line in long_lines:
+        assert max(len(piece) for piece in line) <= 3 * 8192 * 8
+
+
+def test_dump_memory_is_bounded() -> None:
+    """Dumping a 16 MiB OB, 1 Mi repeated tags or 128 Ki items allocates a bounded amount, not a
+    string or object per byte or element (tracemalloc peak while consuming the lines)."""
+    import tracemalloc
+
+    ts = EXPLICIT_LE
+    warm = el(0x00100010, "PN", b"A^B ", ts) + el(0x00111010, "OB", b"x" * 5000, ts)
+    dump.format_dataset(*codec.tokens(warm, ts), ts)  # dictionary built, caches filled
+    cases = {
+        "ob-16MiB": (el(0x00091010, "OB", bytes(16 << 20), ts), 1 << 20),
+        "1Mi-repeated-tags": (el(0x00100010, "PN", b"", ts) * (1 << 20), 24 << 20),
+        "128Ki-items": (sq(0x00400275, [item(b"", ts)] * (1 << 17), ts), 1 << 20),
+    }
+    for name, (data, bound) in cases.items():
+        plain, toks = codec.tokens(data, ts)
+        tracemalloc.start()
+        try:
+            size = 0
+            for line in dump.iter_dataset(plain, toks, ts):
+                for piece in [line] if isinstance(line, str) else line:
+                    size += len(piece)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert size > 100 or name == "1Mi-repeated-tags"
+        assert peak < bound, f"{name}: peak {peak} bytes"
+
+
+# ---- ?? for elements DCMTK holds with an unknown VR (issue 9 item 13) --------------------------
+def test_unknown_tags_from_keys_print_as_unknown_vr() -> None:
+    from fastfind import query
+
+    ds = query.build_query(None, ["(0009,1001)=AB", "(0011,1010)", "PatientName", "(0019,0010)=X"])
+    for sent in (False, True):
+        lines = dump.request_lines(ds, sent)
+        assert lines[2].startswith("(0009,1001) ?? ab\\00   "), lines
+        assert lines[3].startswith("(0010,0010) PN (no value available)")
+        assert lines[4].startswith("(0011,1010) ?? (no value available)")
+        shown = "[X ]" if sent else "[X]"  # in memory unpadded until sent (DCMTK, --repeat)
+        assert lines[5].startswith(f"(0019,0010) LO {shown:40} #   2"), lines[5]
+    plain = codec.encode_identifier(ds, EXPLICIT_LE)
+    assert b"\x09\x00\x01\x10UN" in plain  # on the wire it is UN, as DCMTK writes it
+    received = dump.dump_identifier(plain, EXPLICIT_LE)  # ... and a received UN stays UN
+    assert received[2].startswith("(0009,1001) UN ab\\00")

@@ -332,6 +332,7 @@ class ParsedArgs:
             datetime_matching=self.datetime_matching,
             fuzzy_names=self.fuzzy_names,
             timezone_adjustment=self.timezone_adjustment,
+            enable_new_vrs=self.enable_new_vrs,
         )
 
     def output_options(self) -> OutputOptions:
@@ -348,6 +349,7 @@ class ParsedArgs:
             csv_fields=tuple(self.csv_fields) if self.csv_fields else None,
             sync=self.sync,
             no_clobber=self.no_clobber,
+            enable_new_vrs=self.enable_new_vrs,
         )
 
     @property

@@ -9,6 +9,7 @@ fed each pending response after it was reported; the exit code comes from
 from __future__ import annotations
 
 import logging
+import os
 import signal
 
 from pydicom.dataset import Dataset
@@ -17,6 +18,7 @@ from .. import codec
 from .. import query as query_mod
 from .._version import __version__
 from ..client import FindClient, FindOperation, FindResponse, encode_query
+from ..dataset import encode_identifier
 from ..dicom import dictionary
 from ..dicom import status as st
 from ..dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, TransferSyntax
@@ -40,7 +42,9 @@ from ..errors import (
     UnusableAssociation,
     UsageError,
 )
+from ..net import association
 from ..output.files import check_output_directory, sync_directory
+from ..output.part10 import Part10Sink
 from ..output.sinks import SinkSet, open_sinks
 from . import logs, netdump, report
 from .cmdline import ParsedArgs
@@ -71,12 +75,14 @@ class Run:
     def run(self) -> int:
         a = self.args
         logs.setup(a.log_level, {"info": True, "off": False}.get(a.responses_log_level or ""), a.log_config)
-        for level, message in dictionary.load_from_environment():
-            log.log(logs.level_of(level), message)
         if a.arguments:
             shown = "".join(f"'{x}' " for x in a.expanded_argv if x)
             logs.always(f"calling 'fastfind' with {len(a.expanded_argv)} arguments: {shown}\n")
-        log.debug(f"$fastfind: fastfind v{__version__} $")
+        log.debug(f"$fastfind: fastfind v{__version__} $\n")
+        loaded = dictionary.load_from_environment()
+        for level, message in report.dictionary_lines(loaded, os.environ.get("DCMDICTPATH", "")):
+            log.log(logs.level_of(level), message)
+        association.SOCKET_TIMEOUT_SHOWN = a.socket_timeout
         if a.batch is not None:  # one query per row of a file: fastfind.cli.batch
             from .batch import BatchRun
 
@@ -136,9 +142,14 @@ class Run:
             return refused
         assoc = client.association
         assert assoc is not None and assoc.accepted is not None
+        send_pdv, notes = report.max_send_pdv(assoc.peer_max_pdu)
+        for note in notes:
+            log.warning(note)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug(netdump.association_accept(a.aetitle, a.called_aetitle, contexts, assoc.accepted, a.max_pdu))
-        log.info(f"Association Accepted (Max Send PDV: {assoc.max_send_pdv})")
+            log.debug(netdump.association_accept(
+                a.aetitle, a.called_aetitle, contexts, assoc.accepted, a.max_pdu, IMPLEMENTATION_CLASS_UID,
+                IMPLEMENTATION_VERSION_NAME, getattr(assoc, "ac_pdu", None)))
+        log.info(f"Association Accepted (Max Send PDV: {send_pdv})")
         if any(client.options.extensions):
             answers = client.extensions_accepted
             log.info("Extended Negotiation: " + ", ".join(
@@ -169,15 +180,22 @@ class Run:
             code = "0006:0320" if "unknown host" in str(exc) else "0006:031c"
             log.error(f"Association Request Failed: {code} {exc}")
         except NoAcceptableContext as exc:
+            accepted = getattr(exc, "accepted", None)
+            if accepted is not None and log.isEnabledFor(logging.DEBUG):
+                a = self.args
+                log.debug(netdump.association_accept(
+                    a.aetitle, a.called_aetitle, client.proposed_contexts, accepted, a.max_pdu,
+                    IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, getattr(exc, "ac_body", None)))
             log.error(str(exc))
         except NetworkError as exc:
-            log.error(f"Association Request Failed: {exc}" if "Association" not in str(exc) else str(exc))
+            text = report.printable(str(exc))  # (peer text may be quoted in it)
+            log.error(f"Association Request Failed: {text}" if "Association" not in text else text)
         except UnusableAssociation as exc:
-            log.error(f"Association Request Failed: {exc}")
-            log.error(f"fastfind: exit code {EXIT_PROTOCOL}: {exc}")
+            log.error(f"Association Request Failed: {report.printable(str(exc))}")
+            log.error(f"fastfind: exit code {EXIT_PROTOCOL}: {report.printable(str(exc))}")
             return 0 if self.args.dcmtk_exit_codes else EXIT_PROTOCOL
         except ProtocolError as exc:
-            log.error(f"Association Request Failed: {exc}")
+            log.error(f"Association Request Failed: {report.printable(str(exc))}")
         return EXIT_NO_ASSOCIATION
 
     # ---- outputs -----------------------------------------------------------------------------
@@ -189,6 +207,9 @@ class Run:
             if not self.files_opened:
                 self.files_opened = True
                 self.sinks = open_sinks(out.without_tables())
+                for sink in self.sinks.sinks:  # -u (open_sinks does not pass it on yet)
+                    if isinstance(sink, Part10Sink):
+                        sink.new_vrs = out.enable_new_vrs
             elif not self.tables_opened:
                 self.tables_opened = True
                 self.sinks.sinks += open_sinks(out.only_tables(), fields).sinks
@@ -219,6 +240,9 @@ class Run:
                 try:
                     ds = query_mod.load_query_file(fname, a.data_correction, log=messages)
                 finally:
+                    if log.isEnabledFor(logging.DEBUG):
+                        for line in report.query_file_lines(fname):
+                            log.debug(line)
                     for level, message in messages:
                         log.log(logs.level_of(level), message)
             query_mod.apply_keys(ds, list(a.keys), a.data_correction)
@@ -228,11 +252,13 @@ class Run:
             log.error(f"Bad override key/path: {path}" if path is not None else line or str(exc))
             raise
         if not dictionary.is_loaded():
-            # DCMTK: the keys are applied, then DIMSE refuses to encode without a dictionary
+            # DCMTK: the keys are applied and the request logged, then DIMSE refuses to encode
+            # without a dictionary
+            self._log_request(client, client.context_for()[0], ds, False)
             if fname:
                 log.error(f"Find Failed, file: {fname}:")
             else:
-                log.error("Find Failed, query keys:\n" + report.file_block(encode_query(ds, codec.EXPLICIT_LE), codec.EXPLICIT_LE))
+                log.error("Find Failed, query keys:\n" + report.file_block(encode_query(ds, codec.EXPLICIT_LE), codec.EXPLICIT_LE, ds))
             log.error("0006:0213 Data dictionary missing")
             missing = UsageError("Data dictionary missing")
             missing.dcmtk_condition = "0006:0213"
@@ -242,23 +268,14 @@ class Run:
 
             self._open_sinks(default_fields(ds))
         cid, ts = client.context_for()
-        identifier = encode_query(ds, ts, client.options.deflate_level)
+        identifier = encode_identifier(ds, ts, client.options.deflate_level, client.options.enable_new_vrs)
         for repeat in range(a.repeat):
             self._one_find(client, cid, ts, identifier, fname, ds, sent=repeat > 0)
 
     def _one_find(self, client: FindClient, cid: int, ts: TransferSyntax, identifier: bytes,
                   fname: str | None, ds: Dataset, sent: bool) -> None:
         a = self.args
-        assert client.association is not None
-        msg_id = client.association.next_message_id
-        if log.isEnabledFor(logging.DEBUG):
-            log.info("Sending Find Request")
-            cmd = {0x0100: 0x0020, 0x0110: msg_id, 0x0002: client.abstract_syntax, 0x0700: client.options.priority}
-            log.debug(netdump.dimse_message("OUTGOING", cmd, cid, True))
-        else:
-            log.info(f"Sending Find Request (MsgID {msg_id})")
-        if log.isEnabledFor(logging.INFO):
-            log.info("Request Identifiers:\n" + report.request_block(ds, sent))
+        self._log_request(client, cid, ds, sent)
         shown = report.ResponseReport(a.aetitle, a.called_aetitle)
         verbose = shown.debug or shown.rsp_info or shown.info  # -q/default: nothing per response
         sinks = self.sinks
@@ -267,8 +284,7 @@ class Run:
             if sinks:
                 op.on_wait = sinks.flush
             for rsp in op:
-                if op.warnings:
-                    shown.warnings(op)
+                shown.received(op, rsp)
                 if rsp.status == 0xFF00 or rsp.status == 0xFF01:
                     if verbose:
                         shown.pending(op, rsp)
@@ -281,14 +297,28 @@ class Run:
                         op.cancel()
                 else:
                     shown.final(op, rsp)
+                    shown.status_detail(rsp)
                     self._on_final(op, rsp)
         except FastFindError as exc:
             if fname:
                 log.error(f"Find Failed, file: {fname}:")
             else:
-                log.error("Find Failed, query keys:\n" + report.file_block(identifier, ts))
+                log.error("Find Failed, query keys:\n" + report.file_block(identifier, ts, ds))
             log.error(report.condition_text(exc))
             raise
+
+    def _log_request(self, client: FindClient, cid: int, ds: Dataset, sent: bool) -> None:
+        """findscu's lines for the C-FIND-RQ it is about to send (DIMSE dump under ``-d``)."""
+        assert client.association is not None
+        msg_id = client.association.next_message_id
+        if log.isEnabledFor(logging.DEBUG):
+            log.info("Sending Find Request")
+            cmd = {0x0100: 0x0020, 0x0110: msg_id, 0x0002: client.abstract_syntax, 0x0700: client.options.priority}
+            log.debug(netdump.dimse_message("OUTGOING", cmd, cid, True))
+        else:
+            log.info(f"Sending Find Request (MsgID {msg_id})")
+        if log.isEnabledFor(logging.INFO):
+            log.info("Request Identifiers:\n" + report.request_block(ds, sent))
 
     def _add(self, op: FindOperation, rsp: FindResponse) -> None:
         failed_before = self.sinks.error is not None

@@ -8,6 +8,7 @@ The protocol decisions (PS3.8 §9.2 transitions, A-ABORT contents, DCMTK's texts
 from __future__ import annotations
 
 import logging
+import struct
 from typing import Any
 
 from .. import codec
@@ -44,6 +45,36 @@ log = logging.getLogger("fastfind")
 EV_MESSAGE = codec.EV_MESSAGE
 
 
+#: The ``-ts`` value to report at debug level when the connection's socket timeouts are set
+#: (DCMTK's global ``dcmSocketSendTimeout``/``dcmSocketReceiveTimeout``, logged by
+#: ``DcmTCPConnection``); ``None``: nothing is logged. The CLI sets it.
+SOCKET_TIMEOUT_SHOWN: int | None = None
+
+
+def _debug_request() -> None:
+    """DCMTK's debug lines between connecting and sending the A-ASSOCIATE-RQ."""
+    seconds = SOCKET_TIMEOUT_SHOWN
+    if seconds is not None and seconds >= 0:
+        shown = "0 (infinite)" if seconds == 0 else f"{seconds} seconds"
+        log.debug(f"setting network send timeout to {shown}")
+        log.debug(f"setting network receive timeout to {shown}")
+    log.debug("Constructing Associate RQ PDU")
+
+
+def _debug_accept(body: bytes) -> None:
+    """DUL's ``dump_pdu`` of the A-ASSOCIATE-AC (at most 512 bytes in hex) and the parse line."""
+    pdu = struct.pack(">BBL", 2, 0, len(body)) + body
+    out = [f"PDU Type: Associate Accept, PDU Length: {len(body)} + 6 bytes PDU header\n"]
+    if len(pdu) > 512:
+        out.append("Only dumping 512 bytes.\n")
+    shown = pdu[:512]
+    for i in range(0, len(shown), 16):
+        out.append("".join(f"  {b:02x}" for b in shown[i : i + 16]) + ("\n" if i + 16 <= len(shown) else ""))
+    log.debug("".join(out))
+    if len(body) >= 2 and body[1] & 1:  # DICOM protocol version bit (PS3.8 §9.3.3)
+        log.debug("Parsing an A-ASSOCIATE PDU")
+
+
 class Association(AssociationView):
     """An established association: send DIMSE messages, receive them, release or abort.
 
@@ -54,6 +85,7 @@ class Association(AssociationView):
     def __init__(self, transport: Transport, protocol: Requestor):
         self.transport = transport
         self.protocol = protocol
+        self.ac_pdu: bytes | None = None  #: the A-ASSOCIATE-AC body, for the -d dump
         self._buf = bytearray(RECV_BUFFER)
         self._view = memoryview(self._buf)
 
@@ -87,10 +119,16 @@ class Association(AssociationView):
     def open(cls, transport: Transport, protocol: Requestor, acse_timeout: float | None = 30) -> Association:
         """Run ``protocol``'s association establishment over ``transport`` (PS3.8 Sta4-Sta6)."""
         assoc = cls(transport, protocol)
+        if log.isEnabledFor(logging.DEBUG):
+            _debug_request()
         deadline = deadline_after(acse_timeout)
         try:
             transport.sendall(protocol.associate_rq(), deadline)
             event = assoc._next_event(deadline)
+            if event[1] == 2:  # A-ASSOCIATE-AC: DCMTK dumps it before parsing it
+                assoc.ac_pdu = event[2]
+                if log.isEnabledFor(logging.DEBUG):
+                    _debug_accept(event[2])
             protocol.on_establishment(event)
         except Deadline:
             assoc.abort(0, 0)
@@ -101,8 +139,10 @@ class Association(AssociationView):
         except ConnectionClosed as exc:
             transport.close()
             raise PeerAborted(f"Association Request Failed: {exc}") from None
-        except NoAcceptableContext:
+        except NoAcceptableContext as exc:
             assoc.release_quietly()
+            # the -d dump of the A-ASSOCIATE-AC precedes the error
+            exc.accepted, exc.ac_body = protocol.accepted, assoc.ac_pdu  # type: ignore[attr-defined]
             raise
         except ProtocolError as exc:
             assoc._fault(exc)

@@ -24,12 +24,27 @@ text for a file. Facts reproduced here (each checked against ``dcmdump``):
   findscu runs with automatic data correction off). Known UIDs print as ``=Name``.
 
 Deliberate deviation (terminal-injection defence, hostile-scp.md row 64): DCMTK writes control
-characters inside values to the terminal unchanged (NUL, ESC, BEL, CR, LF, TAB ...). Here every
-C0 control character and DEL inside a string value is shown as ``\\xNN`` -- except one trailing
-NUL, the legal UI padding (PS3.5 §6.2), which is kept raw so that padded UIDs stay
-byte-identical with DCMTK; a terminal ignores it. Column padding counts the escaped text.
-Bytes >= 0x80 are returned as surrogate escapes (``bytes.decode("ascii", "surrogateescape")``);
-the caller writes them with ``errors="surrogateescape"`` so the original bytes come out.
+characters inside values to the terminal unchanged. Here, inside a string value:
+
+* every C0 control character and DEL is shown as ``\\xNN`` -- except one trailing NUL, the legal
+  UI padding (PS3.5 §6.2), which is kept raw so that padded UIDs stay byte-identical with DCMTK
+  (a terminal ignores it);
+* a C1 control (U+0080-U+009F, e.g. CSI) is escaped in both of its forms: UTF-8 encoded
+  (``C2 80``..``C2 9F`` shown as ``\\xc2\\xNN``) and as a raw byte 0x80-0x9F that is not part of
+  a valid UTF-8 multi-byte sequence (Latin-1 C1, broken UTF-8; shown as ``\\xNN``);
+* everything else is kept byte for byte: valid UTF-8 sequences and bytes >= 0xA0, so ordinary
+  text in UTF-8 (ISO_IR 192) and Latin-1 (ISO_IR 100 ...) dumps exactly as DCMTK dumps it.
+  (Multi-byte character sets whose trail bytes may fall in 0x80-0x9F, GBK/GB18030, then show
+  those bytes escaped.)
+
+Column padding counts the escaped text. Bytes >= 0x80 are returned as surrogate escapes
+(``bytes.decode("ascii", "surrogateescape")``); the caller writes them with
+``errors="surrogateescape"`` so the original bytes come out.
+
+Bounded memory: :func:`iter_dataset` prints straight from the token walk, one line at a time,
+and a value longer than 4 KiB is a :class:`LongLine` whose text comes in pieces of at most
+8 Ki bytes or values, so dumping a data set never builds a string or object per element, nor
+one string for a value of many MiB.
 
 The text DCMTK logs is ``"\\n" + "\\n".join(lines) + "\\n"``: the logger shows it as an empty
 line, the lines, and another empty line (see :func:`log_lines`).
@@ -37,11 +52,16 @@ line, the lines, and another empty line (see :func:`log_lines`).
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import itertools
 import math
+import re
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from struct import Struct
-from typing import Any
+from typing import Any, Union
 
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
@@ -251,25 +271,82 @@ def uid_name(uid: str) -> str | None:
 
 
 # ---- value formatting -------------------------------------------------------------------------
+#: Raw bytes 0x80-0x9F, and every multi-byte UTF-8 sequence (PS3.5 §6.1.2.5: ISO_IR 192) --
+#: those encoding U+0080-U+009F first, so that they can be told apart from the others.
+_HIGH_CONTROL = re.compile(
+    rb"\xc2[\x80-\x9f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]"
+    rb"|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}"
+    rb"|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}|[\x80-\x9f]"
+)
+_ANY_C1 = re.compile(rb"[\x80-\x9f]")
+_LONG_VALUE = 4096  # values longer than this are formatted (and logged) in pieces
+_PIECE = 8192  # bytes or values per piece of a long value
+
+
+def _escape_high(m: re.Match[bytes]) -> bytes:
+    seq = m.group()
+    if len(seq) == 1:
+        return b"\\x%02x" % seq[0]  # a C1 byte on its own (Latin-1 C1, or broken UTF-8)
+    if seq[0] == 0xC2 and seq[1] < 0xA0:
+        return b"\\xc2\\x%02x" % seq[1]  # U+0080-U+009F in UTF-8
+    return seq  # any other character in UTF-8: kept
+
+
 def _text(raw: bytes) -> str:
     """Raw value bytes as str: controls escaped, one trailing NUL kept, high bytes surrogates."""
     tail = ""
     if raw.endswith(b"\x00"):
         raw = raw[:-1]
         tail = "\x00"
+    if _ANY_C1.search(raw) is not None:
+        raw = _HIGH_CONTROL.sub(_escape_high, raw)
     return raw.decode("ascii", "surrogateescape").translate(_CONTROL) + tail
 
 
-def _numbers(raw: bytes, code: str, size: int, kind: str, endian: str) -> list[str]:
-    count = len(raw) // size
+def _text_pieces(mv: memoryview) -> Iterator[str]:
+    """:func:`_text` of a long value, piece by piece; pieces never split a UTF-8 sequence."""
+    n = len(mv)
+    pos = 0
+    while pos < n:
+        stop = min(pos + _PIECE, n)
+        if stop < n:
+            for back in range(1, 4):  # cut before a lead byte whose sequence would be split
+                if mv[stop - back] >= 0xC0:
+                    stop -= back
+                    break
+        piece = bytes(mv[pos:stop])
+        if stop < n or not piece.endswith(b"\x00"):
+            if _ANY_C1.search(piece) is not None:
+                piece = _HIGH_CONTROL.sub(_escape_high, piece)
+            yield piece.decode("ascii", "surrogateescape").translate(_CONTROL)
+        else:
+            yield _text(piece)
+        pos = stop
+
+
+def _numbers(raw: Any, code: str, size: int, kind: str, endian: str, offset: int = 0,
+             count: int | None = None) -> list[str]:
+    if count is None:
+        count = len(raw) // size
     if kind == "at":
-        words = Struct(f"{endian}{2 * count}H").unpack_from(raw)
+        words = Struct(f"{endian}{2 * count}H").unpack_from(raw, offset)
         return [f"({words[i]:04x},{words[i + 1]:04x})" for i in range(0, 2 * count, 2)]
-    values = Struct(f"{endian}{count}{code}").unpack_from(raw)
+    values = Struct(f"{endian}{count}{code}").unpack_from(raw, offset)
     if kind == "i":
         return [str(v) for v in values]
     prec = 9 if kind == "f9" else 17
     return [dcmtk_float(v, prec) for v in values]
+
+
+def _hex_words(raw: Any, little: bool) -> str:
+    """OW as DCMTK prints it: 16-bit words in the element's byte order, ``\\``-separated."""
+    data = bytes(raw[: len(raw) & ~1])
+    if little:
+        swapped = bytearray(len(data))
+        swapped[0::2] = data[1::2]
+        swapped[1::2] = data[0::2]
+        data = bytes(swapped)
+    return data.hex("\\", 2)
 
 
 def _value(vr: str, raw: bytes, little: bool) -> tuple[str, int]:
@@ -307,22 +384,89 @@ def _value(vr: str, raw: bytes, little: bool) -> tuple[str, int]:
             return "(no value available)", 1
         if n < 2:
             return "(invalid value)", 1
-        words = Struct(f"{endian}{n // 2}H").unpack_from(raw)
-        return "\\".join(f"{w:04x}" for w in words), 1
+        return _hex_words(raw, little), 1
     # OB, UN, ox, ?? (unknown tag in implicit VR or a non-standard VR): hex bytes
     if not n:
         return "(no value available)", 1
-    return "\\".join(f"{b:02x}" for b in raw), 1
+    return raw.hex("\\"), 1
+
+
+def _long_value(vr: str, plain: bytes, start: int, end: int, little: bool) -> tuple[Iterator[str], int]:
+    """:func:`_value` for a value longer than ``_LONG_VALUE`` bytes: ``(pieces, VM)``.
+
+    The pieces joined are exactly :func:`_value`'s text; none is much longer than ``_PIECE``
+    values, so a value of many MiB is never one string (nor a list of one string per byte).
+    """
+    mv = memoryview(plain)[start:end]
+    n = end - start
+    if vr in _STRING_VRS:
+        vm = 1 if vr in _SINGLE_VALUED else plain.count(b"\\", start, end) + 1
+        return itertools.chain("[", _text_pieces(mv), "]"), vm
+    endian = "<" if little else ">"
+    spec = _NUMERIC.get(vr) or _OTHER.get(vr)
+    if spec is not None:
+        code, size, kind = spec
+        count = n // size
+        pieces = _joined(
+            "\\".join(_numbers(mv, code, size, kind, endian, i * size, min(_PIECE, count - i)))
+            for i in range(0, count, _PIECE)
+        )
+        return pieces, (count if vr in _NUMERIC else 1)
+    if vr in _HEX_WORDS:
+        step = _PIECE & ~1
+        return _joined(_hex_words(mv[i : i + step], little) for i in range(0, n & ~1, step)), 1
+    return _joined(bytes(mv[i : i + _PIECE]).hex("\\") for i in range(0, n, _PIECE)), 1
+
+
+def _joined(pieces: Iterator[str]) -> Iterator[str]:
+    """``pieces`` with a ``\\`` between consecutive ones (the value separator)."""
+    first = True
+    for piece in pieces:
+        if not first:
+            yield "\\"
+        first = False
+        yield piece
+
+
+class LongLine:
+    """One dump line with a long value: its text as pieces, never joined unless asked.
+
+    ``str(line)`` is the whole line; iterating yields it piece by piece (for streaming to the
+    log handlers, :func:`fastfind.cli.report.log_dump`).
+    """
+
+    __slots__ = ("head", "value", "tail")
+
+    def __init__(self, head: str, value: Iterator[str], tail: str):
+        self.head = head
+        self.value = value
+        self.tail = tail
+
+    def __iter__(self) -> Iterator[str]:
+        yield self.head
+        yield from self.value
+        yield self.tail
+
+    def __str__(self) -> str:
+        return "".join(self)
+
+
+Line = Union[str, LongLine]  # noqa: UP007 (a runtime alias)
 
 
 def _line(indent: str, tag: int, vr: str, value: str, length: int, vm: int, name: str) -> str:
     """One DCMTK info line (``printInfoLineStart`` + value + ``printInfoLineEnd``)."""
     pad = " " * (_VALUE_WIDTH - len(value)) if len(value) < _VALUE_WIDTH else ""
+    return f"{_head(indent, tag, vr)}{value}{pad}{_tail(length, vm, name)}"
+
+
+def _head(indent: str, tag: int, vr: str) -> str:
+    return f"{indent}({tag >> 16:04x},{tag & 0xFFFF:04x}) {vr} "
+
+
+def _tail(length: int, vm: int, name: str) -> str:
     length_text = "u/l" if length == 0xFFFFFFFF else f"{length:3d}"
-    return (
-        f"{indent}({tag >> 16:04x},{tag & 0xFFFF:04x}) {vr} {value}{pad} # {length_text},{vm:2d} "
-        f"{name}"
-    )
+    return f" # {length_text},{vm:2d} {name}"
 
 
 def _name_and_vr(tag: int, creator: str | None) -> tuple[str, str | None]:
@@ -357,159 +501,254 @@ def _implicit_vr(tag: int, dict_vr: str | None, seen: dict[int, bytes], little: 
     return dict_vr
 
 
-# ---- tree building and printing ---------------------------------------------------------------
-# A container (data set or item) is a list of children: (tag, token, None) for an element,
-# (tag, token, items, end token) for a sequence; an item is [token, container, end token].
-
-
-def _build(tokens: list) -> list:
-    """Nest the flat token list into containers (no recursion)."""
-    root: list = []
-    stack: list = [root]  # containers and item lists alternate
-    for tok in tokens:
-        kind = tok[0]
-        if kind == codec.ELEMENT:
-            stack[-1].append((tok[2], tok, None))
-        elif kind == codec.SEQUENCE:
-            items: list = []
-            stack[-1].append((tok[2], tok, items))
-            stack.append(items)
-        elif kind == codec.ITEM:
-            content: list = []
-            stack[-1].append([tok, content, None])
-            stack.append(content)
-        elif kind in (codec.ITEM_END, codec.ITEM_DELIM):
-            stack.pop()
-            stack[-1][-1][2] = tok
-        else:  # SEQUENCE_END, SEQUENCE_DELIM
-            stack.pop()
-            seq = stack[-1][-1]
-            stack[-1][-1] = (seq[0], seq[1], seq[2], tok)
-    return root
-
-
-def _sorted_unique(container: list) -> list:
-    """Ascending tag order, first occurrence of a repeated tag wins (stable sort)."""
-    out = []
-    last = -1
-    for child in sorted(container, key=lambda c: c[0]):
-        if child[0] != last:
-            out.append(child)
-            last = child[0]
-    return out
-
+# ---- printing, straight from the token walk ---------------------------------------------------
+# A container (the data set or an item) is the token range [first, stop): its children are the
+# elements and sequences at its top, a sequence's content being skipped through ``link``.
+# Nothing per token is kept: the printer holds one generator per open container, and only a
+# container whose tags are not ascending gets an index array (4 bytes per child) to sort it.
 
 _SEQ_DELIM_SYNTH = "(SequenceDelimitationItem for re-encod.)"
 _ITEM_DELIM_SYNTH = "(ItemDelimitationItem for re-encoding)"
+_SORT_CHUNK = 1 << 16
+_MAX_CREATORS = 1 << 16  # private creators remembered per unsorted container
 
 
 class _Printer:
-    """Turns the nested containers into lines; nesting is driven by an explicit stack."""
+    """Yields the dump lines of a token walk; nesting is driven by an explicit stack."""
 
     def __init__(
         self,
         plain: bytes,
+        toks: codec.Tokens,
         ts: codec.TransferSyntax,
-        in_memory: bool,
+        in_memory: bool = False,
         overrides: dict[int, bytes] | None = None,
         memory_starts: set[int] | None = None,
+        unknown_starts: set[int] | None = None,
     ):
         self.plain = plain
+        self.toks = toks if hasattr(toks, "link") else _LinkedList(toks)
         self.little = ts.little
         self.in_memory = in_memory
         self.overrides = overrides or {}
         self.memory_starts = memory_starts or set()
+        self.unknown_starts = unknown_starts or set()
 
-    def run(self, root: list) -> list[str]:
-        lines: list[str] = []
-        stack = [self._container(root, 0)]
+    def run(self) -> Iterator[Line]:
+        stack = [self._container(0, len(self.toks), 0, self._order(0, len(self.toks)))]
         while stack:
             step = next(stack[-1], None)
             if step is None:
                 stack.pop()
-            elif isinstance(step, str):
-                lines.append(step)
+            elif isinstance(step, (str, LongLine)):
+                yield step
             else:
                 stack.append(step)
-        return lines
 
-    def _container(self, children: list, level: int) -> Iterator:
-        """Yield the lines of one data set or item; a nested item's content is yielded as a
-        generator that the driver runs before resuming this one."""
-        indent = "  " * level
-        seen: dict[int, bytes] = {}
-        creators = self._creators(children)
-        for child in _sorted_unique(children):
-            tag, tok = child[0], child[1]
-            name, dict_vr = _name_and_vr(tag, creators.get(id(child)))
-            if child[2] is None:
-                raw = self.overrides.get(tok[5]) or self.plain[tok[5] : tok[6]]
-                vr = tok[3]
-                if vr is None:
-                    vr = _implicit_vr(tag, dict_vr, seen, self.little)
-                elif vr == "OX" and tag == 0x7FE00010:
-                    vr = "OW"
-                elif vr not in _STANDARD_VRS:
-                    vr = "??"
-                seen[tag] = raw
-                value, vm = _value(vr, raw, self.little)
-                yield _line(indent, tag, vr, value, tok[4], vm, name)
-                continue
-            yield from self._sequence(child, level, name)
+    # -- children of a container, in DCMTK's order
+    def _children(self, first: int, stop: int) -> Iterator[int]:
+        toks = self.toks
+        opens = (codec.SEQUENCE, codec.ITEM)
+        i = first
+        while i < stop:
+            yield i
+            i = toks.link(i) + 1 if toks[i][0] in opens else i + 1
 
-    def _creators(self, children: list) -> dict[int, str]:
-        """Private creator of each private element (by ``id``), as DCMTK's reader sees it: only
-        a creator element read *before* it in the same item counts (PS3.5 §7.8.1)."""
-        out: dict[int, str] = {}
-        known: dict[int, str] = {}
-        for child in children:
-            tag = child[0]
-            if not tag & 0x10000:
-                continue
-            elem = tag & 0xFFFF
-            if 0x10 <= elem <= 0xFF and child[2] is None:
-                raw = self.plain[child[1][5] : child[1][6]].split(b"\x00", 1)[0]
-                known[(tag & 0xFFFF0000) | elem] = raw.decode("latin-1")
-            elif elem >= 0x1000:
-                creator = known.get((tag & 0xFFFF0000) | (elem >> 8))
-                if creator is not None:
-                    out[id(child)] = creator
+    def _order(self, first: int, stop: int) -> tuple[Any, int]:
+        """``(indices, count)``: ``indices`` is ``None`` when the children are already in
+        ascending tag order (the usual case), else the sorted, de-duplicated child indices
+        (DCMTK keeps the first of a repeated tag)."""
+        toks = self.toks
+        last = -1
+        count = 0
+        for i in self._children(first, stop):
+            tag = toks[i][2]
+            if tag <= last:
+                break
+            last = tag
+            count += 1
+        else:
+            return None, count
+        chunks: list[array] = []
+        keys: list[int] = []
+        for i in self._children(first, stop):
+            keys.append(toks[i][2] << 32 | i)
+            if len(keys) == _SORT_CHUNK:
+                chunks.append(array("Q", sorted(keys)))
+                keys = []
+        chunks.append(array("Q", sorted(keys)))
+        out = array("I")
+        last = -1
+        for key in heapq.merge(*chunks):
+            if key >> 32 != last:
+                out.append(key & 0xFFFFFFFF)
+                last = key >> 32
+        return out, len(out)
+
+    def _wire_creators(self, first: int, stop: int) -> dict[int, list[tuple[int, str]]]:
+        """Private creators of an unsorted container, in wire order: (group, block) key ->
+        ``[(token index, creator)]`` (PS3.5 §7.8.1)."""
+        out: dict[int, list[tuple[int, str]]] = {}
+        remembered = 0
+        for i in self._children(first, stop):
+            tok = self.toks[i]
+            tag = tok[2]
+            if tag & 0x10000 and 0x10 <= tag & 0xFFFF <= 0xFF and tok[0] == codec.ELEMENT:
+                out.setdefault(tag, []).append((i, self._creator_text(tok)))
+                remembered += 1
+                if remembered >= _MAX_CREATORS:
+                    break
         return out
 
-    def _sequence(self, child: tuple, level: int, name: str) -> Iterator:
+    def _creator_text(self, tok: tuple) -> str:
+        return self.plain[tok[5] : tok[6]].split(b"\x00", 1)[0].decode("latin-1")
+
+    def _container(self, first: int, stop: int, level: int, order: tuple[Any, int]) -> Iterator:
+        """Yield the lines of one data set or item; a nested item's content is yielded as a
+        generator that the driver runs before resuming this one."""
+        toks = self.toks
+        indent = "  " * level
+        seen: dict[int, bytes] = {}
+        indices = order[0]
+        wire = self._wire_creators(first, stop) if indices is not None else None
+        group = -1
+        creators: dict[int, str] = {}
+        for i in self._children(first, stop) if indices is None else indices:
+            tok = toks[i]
+            tag = tok[2]
+            creator = None
+            if tag & 0x10000:
+                elem = tag & 0xFFFF
+                if wire is not None:
+                    if elem >= 0x1000:
+                        creator = _creator_before(wire.get(tag & 0xFFFF0000 | elem >> 8), i)
+                else:
+                    if tag >> 16 != group:
+                        group = tag >> 16
+                        creators = {}
+                    if 0x10 <= elem <= 0xFF and tok[0] == codec.ELEMENT:
+                        creators[elem] = self._creator_text(tok)
+                    elif elem >= 0x1000:
+                        creator = creators.get(elem >> 8)
+            name, dict_vr = _name_and_vr(tag, creator)
+            if tok[0] == codec.SEQUENCE:
+                yield from self._sequence(i, tok, level, name)
+            else:
+                yield self._element(indent, tok, dict_vr, name, seen)
+
+    def _element(self, indent: str, tok: tuple, dict_vr: str | None, name: str,
+                 seen: dict[int, bytes]) -> Line:
+        tag, vr, start, end = tok[2], tok[3], tok[5], tok[6]
+        if start in self.unknown_starts:
+            vr = "??"  # set from a key with an unknown tag: DCMTK holds it with VR "unknown"
+        elif vr is None:
+            vr = _implicit_vr(tag, dict_vr, seen, self.little)
+        elif vr == "OX" and tag == 0x7FE00010:
+            vr = "OW"
+        elif vr not in _STANDARD_VRS:
+            vr = "??"
+        if tag == _PIXEL_REPRESENTATION or tag == _WAVEFORM_BITS_ALLOCATED:
+            seen[tag] = self.plain[start:end]
+        raw = self.overrides.get(start)
+        if raw is None and end - start > _LONG_VALUE:
+            pieces, vm = _long_value(vr, self.plain, start, end, self.little)
+            return LongLine(_head(indent, tag, vr), pieces, _tail(tok[4], vm, name))
+        value, vm = _value(vr, self.plain[start:end] if raw is None else raw, self.little)
+        return _line(indent, tag, vr, value, tok[4], vm, name)
+
+    def _sequence(self, index: int, tok: tuple, level: int, name: str) -> Iterator:
+        toks = self.toks
         indent = "  " * level
         inner = "  " * (level + 1)
-        tag, tok, items, end_tok = child
+        tag = tok[2]
+        close = toks.link(index)
+        count = sum(1 for _ in self._children(index + 1, close))
         memory = self.in_memory or tok[5] in self.memory_starts
         length = 0 if memory else tok[4]
         kind = "undefined" if length == 0xFFFFFFFF else "explicit"
         yield _line(
-            indent, tag, "SQ", f"(Sequence with {kind} length #={len(items)})", length, 1, name
+            indent, tag, "SQ", f"(Sequence with {kind} length #={count})", length, 1, name
         )
-        for item_tok, content, item_end in items:
+        for item in self._children(index + 1, close):
+            item_tok = toks[item]
+            item_close = toks.link(item)
+            order = self._order(item + 1, item_close)
             length = 0 if memory else item_tok[4]
             kind = "undefined" if length == 0xFFFFFFFF else "explicit"
-            count = len(_sorted_unique(content))
             yield _line(
-                inner, 0xFFFEE000, "na", f"(Item with {kind} length #={count})", length, 1, "Item"
+                inner, 0xFFFEE000, "na", f"(Item with {kind} length #={order[1]})", length, 1,
+                "Item",
             )
-            yield self._container(content, level + 2)
-            real = item_end[0] == codec.ITEM_DELIM and not memory
+            yield self._container(item + 1, item_close, level + 2, order)
+            real = toks[item_close][0] == codec.ITEM_DELIM and not memory
             text = "(ItemDelimitationItem)" if real else _ITEM_DELIM_SYNTH
             yield _line(inner, 0xFFFEE00D, "na", text, 0, 0, "ItemDelimitationItem")
-        real = end_tok[0] == codec.SEQUENCE_DELIM and not memory
+        real = toks[close][0] == codec.SEQUENCE_DELIM and not memory
         text = "(SequenceDelimitationItem)" if real else _SEQ_DELIM_SYNTH
         yield _line(indent, 0xFFFEE0DD, "na", text, 0, 0, "SequenceDelimitationItem")
 
 
-def format_dataset(
+class _LinkedList:
+    """A plain list of token tuples (:func:`fastfind.codec.walk_dataset`) with ``link``."""
+
+    def __init__(self, toks: list):
+        self._toks = toks
+        self._links: dict[int, int] = {}
+        stack: list[int] = []
+        for i, tok in enumerate(toks):
+            if tok[0] in (codec.SEQUENCE, codec.ITEM):
+                stack.append(i)
+            elif tok[0] != codec.ELEMENT:
+                self._links[stack.pop()] = i
+
+    def __len__(self) -> int:
+        return len(self._toks)
+
+    def __getitem__(self, i: int) -> tuple:
+        return self._toks[i]
+
+    def link(self, i: int) -> int:
+        return self._links[i]
+
+
+def _creator_before(found: list[tuple[int, str]] | None, index: int) -> str | None:
+    """The creator read last before token ``index`` (DCMTK's private tag cache)."""
+    if not found:
+        return None
+    pos = bisect.bisect_left(found, index, key=lambda entry: entry[0])
+    return found[pos - 1][1] if pos else None
+
+
+def iter_dataset(
     plain: bytes,
-    tokens: list,
+    tokens: codec.Tokens,
     ts: codec.TransferSyntax,
     *,
     in_memory: bool = False,
     overrides: dict[int, bytes] | None = None,
     memory_starts: set[int] | None = None,
+    unknown_starts: set[int] | None = None,
+) -> Iterator[Line]:
+    """:func:`format_dataset`, one line at a time, long values as :class:`LongLine` pieces.
+
+    Memory: a few generators per nesting level plus, for a data set or item whose tags are not
+    in ascending order, 4 bytes per element of it -- never a string or object per element.
+    """
+    yield "# Dicom-Data-Set"
+    yield f"# Used TransferSyntax: {ts.name}"
+    printer = _Printer(plain, tokens, ts, in_memory, overrides, memory_starts, unknown_starts)
+    yield from printer.run()
+
+
+def format_dataset(
+    plain: bytes,
+    tokens: codec.Tokens,
+    ts: codec.TransferSyntax,
+    *,
+    in_memory: bool = False,
+    overrides: dict[int, bytes] | None = None,
+    memory_starts: set[int] | None = None,
+    unknown_starts: set[int] | None = None,
 ) -> list[str]:
     """DCMTK's dump of a data set (``DcmDataset::print``): header lines, then one line per entry.
 
@@ -517,14 +756,17 @@ def format_dataset(
     a deflated ``ts``). ``in_memory=True`` prints sequences and items the way DCMTK prints a data
     set it built itself and has not encoded yet (findscu's ``Request Identifiers`` for ``-k``
     keys): explicit length 0 and synthetic delimiters. ``overrides`` maps a value's start offset
-    to the bytes to show instead (the unpadded value of an element DCMTK holds as a string).
+    to the bytes to show instead (the unpadded value of an element DCMTK holds as a string);
+    ``unknown_starts`` the values of elements DCMTK holds with an unknown VR (``??``).
     """
-    lines = [
-        "# Dicom-Data-Set",
-        f"# Used TransferSyntax: {ts.name}",
+    return [
+        line if isinstance(line, str) else str(line)
+        for line in iter_dataset(
+            plain, tokens, ts, in_memory=in_memory, overrides=overrides,
+            memory_starts=memory_starts, unknown_starts=unknown_starts,
+        )
     ]
-    lines += _Printer(plain, ts, in_memory, overrides, memory_starts).run(_build(tokens))
-    return lines
+
 
 
 def request_lines(ds: Dataset, sent: bool = False) -> list[str]:
@@ -549,8 +791,9 @@ def request_lines(ds: Dataset, sent: bool = False) -> list[str]:
         with _as_read(ds):  # sequences read with undefined length are shown that way
             plain = codec.encode_identifier(ds, ts)
     toks = codec.walk_dataset(plain, ts.implicit, ts.little, codec.SQ_TAGS)
+    unknown = unknown_vr_starts(ds, plain, ts)
     if sent:
-        return format_dataset(plain, toks, ts)
+        return format_dataset(plain, toks, ts, unknown_starts=unknown)
     overrides: dict[int, bytes] = {}
     memory_starts: set[int] = set()
     elements = _in_order(ds)
@@ -585,10 +828,39 @@ def request_lines(ds: Dataset, sent: bool = False) -> list[str]:
         value = elem.value
         raw = plain[tok[5] : tok[6]]
         texts = value if isinstance(value, MultiValue) else [value]
-        if all(isinstance(v, (str, PersonName)) for v in texts) and raw[-1:] in (b" ", b"\x00"):
+        textual = (str, PersonName, bytes) if elem.VR in _STRING_VRS else (str, PersonName)
+        if all(isinstance(v, textual) for v in texts) and raw[-1:] in (b" ", b"\x00"):
             if _unpadded_odd(elem):
                 overrides[tok[5]] = raw[:-1]
-    return format_dataset(plain, toks, ts, overrides=overrides, memory_starts=memory_starts)
+    return format_dataset(plain, toks, ts, overrides=overrides, memory_starts=memory_starts,
+                          unknown_starts=unknown)
+
+
+def unknown_vr_starts(ds: Dataset, plain: bytes, ts: codec.TransferSyntax) -> set[int]:
+    """Value offsets in ``plain`` (``ds`` encoded in ``ts``) of the elements DCMTK holds with
+    an unknown VR and prints as ``??``: those set from ``-k`` keys whose tag its dictionary
+    does not know (written as UN on the wire), and those read from an implicit VR query file.
+    """
+    implicit_file = bool(getattr(ds, "original_encoding", (False, True))[0])
+    toks = codec.walk(plain, ts.implicit, ts.little, codec.SQ_TAGS, 1 << 30)
+    elements = _in_order(ds)
+    out: set[int] = set()
+    index = i = 0
+    while i < len(toks) and index < len(elements):
+        kind = toks[i][0]
+        if kind != codec.ELEMENT and kind != codec.SEQUENCE:
+            i += 1
+            continue
+        elem = elements[index]
+        index += 1
+        if isinstance(elem, RawDataElement):
+            i = toks.link(i) + 1 if kind == codec.SEQUENCE else i + 1
+            continue
+        if (kind == codec.ELEMENT and elem.VR == "UN" and entry(int(elem.tag)) is None
+                and (implicit_file or not _from_file(elem))):
+            out.add(toks[i][5])
+        i += 1
+    return out
 
 
 def _from_file(elem: Any) -> bool:
@@ -622,8 +894,10 @@ def _as_read(ds: Dataset) -> Iterator[None]:
 def _unpadded_odd(elem: Any) -> bool:
     """True if pydicom's encoding of ``elem`` added one pad byte."""
     value = elem.value
+    if isinstance(value, bytes):
+        return len(value) % 2 == 1
     if isinstance(value, MultiValue):
-        text = "\\".join(str(v) for v in value)
+        text = "\\".join(v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in value)
     else:
         text = str(value)
     try:
@@ -649,7 +923,12 @@ def _in_order(ds: Dataset) -> list[Any]:
 
 
 def format_file(
-    meta_plain: bytes, dataset_plain: bytes, ts: codec.TransferSyntax, *, in_memory: bool = False
+    meta_plain: bytes,
+    dataset_plain: bytes,
+    ts: codec.TransferSyntax,
+    *,
+    in_memory: bool = False,
+    unknown_starts: set[int] | None = None,
 ) -> list[str]:
     """DCMTK's dump of a Part-10 file (``DcmFileFormat::print``, PS3.10 §7.1).
 
@@ -662,9 +941,11 @@ def format_file(
     ds_tokens = codec.walk_dataset(dataset_plain, ts.implicit, ts.little, codec.SQ_TAGS)
     lines = ["# Dicom-File-Format", "", "# Dicom-Meta-Information-Header"]
     lines.append(f"# Used TransferSyntax: {codec.EXPLICIT_LE.name}")
-    lines += _Printer(meta_plain, codec.EXPLICIT_LE, in_memory).run(_build(meta_tokens))
+    meta = _Printer(meta_plain, meta_tokens, codec.EXPLICIT_LE, in_memory).run()
+    lines += [str(line) for line in meta]
     lines.append("")
-    lines += format_dataset(dataset_plain, ds_tokens, ts, in_memory=in_memory)
+    lines += format_dataset(dataset_plain, ds_tokens, ts, in_memory=in_memory,
+                            unknown_starts=unknown_starts)
     return lines
 
 

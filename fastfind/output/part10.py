@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import struct
+from array import array
 
 from .. import codec
 from ..client import FindResponse
@@ -35,6 +36,7 @@ from .sinks import Managed
 log = logging.getLogger("fastfind")
 
 PREAMBLE = b"\x00" * 128 + b"DICM"
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}  # peer text in a warning
 _UID = re.compile(rb"[0-9.]{1,64}\Z")
 SOP_CLASS_UID = 0x00080016
 SOP_INSTANCE_UID = 0x00080018
@@ -97,10 +99,34 @@ def file_meta(sop_class: str | None, sop_instance: str, transfer_syntax: str) ->
 
 def meta_uids(rsp: FindResponse) -> tuple[bytes, bytes, list[str]]:
     """The SOP Class/Instance UIDs for the header of ``rsp``'s file, and the warnings to log."""
+    cls, inst, notes, _debug = _meta_uids(rsp, False)
+    return cls, inst, notes
+
+
+def _meta_uids(rsp: FindResponse, debug: bool) -> tuple[bytes, bytes, list[str], list[str]]:
+    """:func:`meta_uids` plus, with ``debug``, the lines DCMTK logs while it builds the header
+    (``DcmFileFormat::checkMetaHeaderValue``/``validateMetaInfo``)."""
     notes: list[str] = []
     cls = _uid_or_none(rsp, SOP_CLASS_UID, "SOPClassUID", notes)
     inst = _uid_or_none(rsp, SOP_INSTANCE_UID, "SOPInstanceUID", notes)
-    return (cls or GENERIC_FILE_SOP_CLASS.encode("ascii"), inst or new_uid().encode("ascii"), notes)
+    lines: list[str] = []
+    if debug:
+        check = "DcmFileFormat::checkMetaHeaderValue() "
+        lines.append(check + "Version of MetaHeader is ok: 0x0001")
+        lines.append(check + (f"use SOPClassUID [{cls.decode()}] from Dataset" if cls else
+                              "no SOPClassUID in Dataset, using PrivateGenericFileSOPClass"))
+    cls = cls or GENERIC_FILE_SOP_CLASS.encode("ascii")
+    if debug and inst:
+        lines.append(check + f"use SOPInstanceUID [{inst.decode()}] from Dataset")
+    if not inst:
+        inst = new_uid().encode("ascii")
+        if debug:
+            lines.append(check + f"use new generated SOPInstanceUID [{inst.decode()}]")
+    if debug:
+        lines.append(check + f"use new TransferSyntaxUID [{rsp.transfer_syntax.name}] on writing "
+                     "following Dataset")
+        lines.append("DcmFileFormat::validateMetaInfo() found 7 Elements in DcmMetaInfo 'metinf'")
+    return cls, inst, notes, lines
 
 
 def _uid_or_none(rsp: FindResponse, tag: int, keyword: str, notes: list[str]) -> bytes | None:
@@ -112,7 +138,7 @@ def _uid_or_none(rsp: FindResponse, tag: int, keyword: str, notes: list[str]) ->
         return None
     if _UID.match(value):
         return value
-    shown = value[:40].decode("ascii", "backslashreplace")
+    shown = value[:40].decode("ascii", "backslashreplace").translate(_CONTROLS)
     more = "..." if len(value) > 40 else ""
     notes.append(
         f"response {rsp.number}: {keyword} '{shown}{more}' ({len(value)} bytes) is not a valid "
@@ -122,38 +148,80 @@ def _uid_or_none(rsp: FindResponse, tag: int, keyword: str, notes: list[str]) ->
     return None
 
 
-def inspect_identifier(tokens: codec.Tokens) -> tuple[list[tuple[int, int, int]], list[str]]:
-    """Top-level elements of groups 0000/0002 (``(tag, start, end)`` byte ranges, header
-    included) and the problems to warn about (``hostile-scp.md`` row 63).
+_LISTED = 10  # problems of one kind named one by one in the warnings; the rest are counted
 
-    Out-of-order and duplicate tags are only reported; the bytes are kept as received.
+
+class Inspection:
+    """What :func:`inspect_identifier` found at the top level of an identifier (row 63)."""
+
+    __slots__ = ("ranges", "removed", "removed_count", "disorder", "disorder_count")
+
+    def __init__(self) -> None:
+        self.ranges = array("Q")  #: byte ranges to drop: start, end, start, end ... (merged)
+        self.removed: list[int] = []  #: the first group 0000/0002 tags found
+        self.removed_count = 0
+        self.disorder: list[str] = []  #: the first out-of-order/repeated tags, as warnings
+        self.disorder_count = 0
+
+    def warnings(self, number: int) -> list[str]:
+        """The warnings for response ``number``: a few named, the rest counted."""
+        out = [f"response {number}: {text}" for text in self.disorder]
+        if self.disorder_count > len(self.disorder):
+            out.append(f"response {number}: {self.disorder_count - len(self.disorder)} more tags "
+                       "out of order or repeated in the identifier (kept as received)")
+        out += [
+            f"response {number}: removed ({tag >> 16:04x},{tag & 0xFFFF:04x}) from the identifier "
+            "(command/meta group elements do not belong in a data set)"
+            for tag in self.removed
+        ]
+        if self.removed_count > len(self.removed):
+            out.append(f"response {number}: removed {self.removed_count - len(self.removed)} more "
+                       "command/meta group elements from the identifier")
+        return out
+
+
+def inspect_identifier(tokens: codec.Tokens) -> Inspection:
+    """Top-level elements of groups 0000/0002 (their byte ranges, header included, adjacent
+    ones merged) and the tags out of order or repeated (``hostile-scp.md`` row 63).
+
+    Out-of-order and duplicate tags are only reported; the bytes are kept as received. Memory
+    and warnings stay bounded whatever the identifier holds: 16 bytes per range at most.
     """
-    ranges: list[tuple[int, int, int]] = []
-    problems: list[str] = []
+    found = Inspection()
+    ranges = found.ranges
     prev_end = 0
     last_tag = -1
     for kind, depth, tag, _vr, _length, _start, end in tokens:
         if depth or kind > 1:
             continue
         if tag <= last_tag:
-            problems.append(
-                f"({tag >> 16:04x},{tag & 0xFFFF:04x}) {'repeated' if tag == last_tag else 'out of order'}"
-                " in the identifier (kept as received)"
-            )
+            found.disorder_count += 1
+            if len(found.disorder) < _LISTED:
+                found.disorder.append(
+                    f"({tag >> 16:04x},{tag & 0xFFFF:04x}) "
+                    f"{'repeated' if tag == last_tag else 'out of order'} in the identifier "
+                    "(kept as received)"
+                )
         last_tag = max(last_tag, tag)
         if tag >> 16 in (0x0000, 0x0002):
-            ranges.append((tag, prev_end, end))
+            found.removed_count += 1
+            if len(found.removed) < _LISTED:
+                found.removed.append(tag)
+            if ranges and ranges[-1] == prev_end:
+                ranges[-1] = end
+            else:
+                ranges.extend((prev_end, end))
         prev_end = end
-    return ranges, problems
+    return found
 
 
-def without_ranges(plain: bytes, ranges: list[tuple[int, int, int]]) -> bytes:
-    """``plain`` with the given ``(tag, start, end)`` byte ranges removed."""
+def without_ranges(plain: bytes, ranges: array) -> bytes:
+    """``plain`` with the byte ranges ``ranges`` (flat start, end pairs) removed."""
     out = bytearray()
     pos = 0
-    for _tag, start, end in ranges:
-        out += plain[pos:start]
-        pos = end
+    for i in range(0, len(ranges), 2):
+        out += plain[pos : ranges[i]]
+        pos = ranges[i + 1]
     out += plain[pos:]
     return bytes(out)
 
@@ -165,18 +233,34 @@ def identifier_to_write(rsp: FindResponse) -> bytes:
     first = toks[0] if len(toks) else None
     if first is None or (first[2] >> 16 > 0x0002 and toks.top_level_ascending()):
         return rsp.identifier  # the usual case: nothing to strip, nothing to report
-    ranges, problems = inspect_identifier(toks)
-    for text in problems:
-        log.warning(f"response {rsp.number}: {text}")
-    if not ranges:
+    found = inspect_identifier(toks)
+    for text in found.warnings(rsp.number):
+        log.warning(text)
+    if not found.ranges:
         return rsp.identifier
-    for tag, _, _ in ranges:
-        log.warning(
-            f"response {rsp.number}: removed ({tag >> 16:04x},{tag & 0xFFFF:04x}) from the "
-            "identifier (command/meta group elements do not belong in a data set)"
-        )
-    plain = without_ranges(rsp.plain, ranges)
+    plain = without_ranges(rsp.plain, found.ranges)
     return codec.deflate(plain) if rsp.transfer_syntax.deflated else plain
+
+
+def old_vrs_identifier(rsp: FindResponse, data: bytes) -> bytes:
+    """``data`` (what :func:`identifier_to_write` gives for ``rsp``) with the post-1993 VRs
+    written as OB (``-u``); unchanged in implicit VR, where no VR is written."""
+    from ..dataset import without_new_vrs
+
+    ts = rsp.transfer_syntax
+    if ts.implicit:
+        return data
+    if data is rsp.identifier:
+        assert rsp.plain is not None and rsp.tokens is not None
+        plain, toks = rsp.plain, rsp.tokens
+    else:  # group 0000/0002 elements were removed: walk what is left
+        assert rsp.plain is not None
+        plain = codec.inflate(data, len(rsp.plain)) if ts.deflated else data
+        toks = codec.walk(plain, False, ts.little, codec.SQ_TAGS, 1 << 30)
+    patched = without_new_vrs(plain, toks)
+    if patched is plain:
+        return data
+    return codec.deflate(patched) if ts.deflated else patched
 
 
 def display_path(directory: str, name: str) -> str:
@@ -307,9 +391,12 @@ class Part10Sink(_FileSink):
     ``directory/q<k>/``.
     """
 
-    def __init__(self, directory: str = ".", **kwargs: object):
+    def __init__(self, directory: str = ".", *, new_vrs: bool = True, **kwargs: object):
         super().__init__(directory, **kwargs)  # type: ignore[arg-type]
         self._templates: dict[str, MetaTemplate] = {}
+        #: False is findscu's ``-u``: the data set is written with the post-1993 VRs as OB, as
+        #: DCMTK re-encodes it (:func:`fastfind.dataset.without_new_vrs`)
+        self.new_vrs = new_vrs
 
     def add(self, rsp: FindResponse) -> None:
         if rsp.identifier is None or self._over_limit(rsp):
@@ -318,7 +405,12 @@ class Part10Sink(_FileSink):
         template = self._templates.get(uid)
         if template is None:
             template = self._templates[uid] = MetaTemplate(uid)
-        cls, inst, notes = meta_uids(rsp)
+        cls, inst, notes, debug_lines = _meta_uids(rsp, log.isEnabledFor(logging.DEBUG))
         for note in notes:
             log.warning(note)
-        self._submit(rsp, [template.header(cls, inst), identifier_to_write(rsp)])
+        data = identifier_to_write(rsp)
+        if not self.new_vrs:
+            data = old_vrs_identifier(rsp, data)
+        self._submit(rsp, [template.header(cls, inst), data])
+        for line in debug_lines:
+            log.debug(line)
