@@ -496,7 +496,9 @@ class _ClientBase:
     def encode(self, query: Query | bytes) -> tuple[int, TransferSyntax, bytes]:
         """The accepted context for the query model and the query encoded in its syntax."""
         cid, ts = self.context_for()
-        identifier = query if isinstance(query, bytes) else encode_query(query, ts, self.options.deflate_level)
+        opts = self.options
+        identifier = query if isinstance(query, bytes) else encode_query(
+            query, ts, opts.deflate_level, opts.enable_new_vrs)
         return cid, ts, identifier
 
 
@@ -664,11 +666,12 @@ def _with_overrides(options: FindOptions, overrides: dict[str, Any]) -> FindOpti
     return dataclasses.replace(options, **overrides)
 
 
-def encode_query(query: Query, ts: TransferSyntax, deflate_level: int = 6) -> bytes:
-    """Encode a query (Dataset, key mapping, or query file path) as an identifier in ``ts``."""
+def encode_query(query: Query, ts: TransferSyntax, deflate_level: int = 6, new_vrs: bool = True) -> bytes:
+    """Encode a query (Dataset, key mapping, or query file path) as an identifier in ``ts``
+    (``new_vrs=False``: findscu's ``-u``, the post-1993 VRs written as OB)."""
     from .dataset import encode_identifier
 
-    return encode_identifier(build_dataset(query), ts, deflate_level)
+    return encode_identifier(build_dataset(query), ts, deflate_level, new_vrs)
 
 
 def build_dataset(query: Query) -> Dataset:

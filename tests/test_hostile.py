@@ -897,9 +897,7 @@ add(64, "ac-version-name-escapes",  # refused (PS3.8 Annex D: no control charact
 add(64, "ac-unproposed-ts-escapes",
     closing(("recv_pdu", 1), send(lambda c: h.a_associate_ac(
         c.rq, contexts=h.ac_context(1, 0, "1.2\x1b[2J\x07"))), ("recv_pdu", None),
-        ("send", h.A_RELEASE_RP)), 2, extra=["-d"], files={}, check=no_terminal_controls,
-    xfail="net/negotiation.py: the unproposed-transfer-syntax warning quotes the peer's UID "
-          "unescaped (net/association.py logs it as is)")
+        ("send", h.A_RELEASE_RP)), 2, extra=["-d"], files={}, check=no_terminal_controls)
 add(64, "ac-calling-ae-escapes",
     lambda: [("recv_pdu", 1), send(lambda c: h.a_associate_ac(c.rq, calling=b"AB\x1b[2J\x9bCD".ljust(16))),
              FIND, h.pending(S(0)), h.final(), *h.release()],
@@ -917,9 +915,7 @@ add(64, "xml-markup-in-values",
 add(64, "xml-charset-escapes",
     lambda: [*ASSOC(), FIND, send(bad_identifier(E(0x00080005, b"CS", b"ISO\x1b[2J\x9b  ")
                                                 + E(0x00100010, b"PN", b"M\xfcller"))), h.final(),
-             *h.release()], 0, extract="-Xx", files=None, abort=None, check=no_terminal_controls,
-    xfail="output/dcmtk_xml.py: the 'SpecificCharacterSet value ... not supported' warning "
-          "quotes the peer's value unescaped")
+             *h.release()], 0, extract="-Xx", files=None, abort=None, check=no_terminal_controls)
 add(64, "xml-control-char",
     lambda: [*ASSOC(), FIND, send(bad_identifier(E(0x00100010, b"PN", b"a\x01b\x1b"))), h.final(),
              *h.release()], 0, extract="-Xx", files=None, abort=None, check=no_control_chars)

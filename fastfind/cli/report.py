@@ -18,18 +18,13 @@ from ..client import FindOperation, FindResponse
 from ..dicom.uids import TransferSyntax
 from ..errors import DimseTimeout, FastFindError, PeerAborted
 from ..output import dump
+from ..printable import printable
 from . import logs, netdump
 
 log = logs.log
 rsplog = logs.responses
 SEPARATOR = "-" * 27
 
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
-
-
-def printable(text: str) -> str:
-    """``text`` with C0 controls, DEL and C1 controls shown as ``\\xNN``."""
-    return text.translate(_CONTROLS)
 
 
 def dictionary_lines(messages: list[tuple[str, str]], path_list: str) -> list[tuple[str, str]]:

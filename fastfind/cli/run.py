@@ -44,7 +44,6 @@ from ..errors import (
 )
 from ..net import association
 from ..output.files import check_output_directory, sync_directory
-from ..output.part10 import Part10Sink
 from ..output.sinks import SinkSet, open_sinks
 from . import logs, netdump, report
 from .cmdline import ParsedArgs
@@ -207,9 +206,6 @@ class Run:
             if not self.files_opened:
                 self.files_opened = True
                 self.sinks = open_sinks(out.without_tables())
-                for sink in self.sinks.sinks:  # -u (open_sinks does not pass it on yet)
-                    if isinstance(sink, Part10Sink):
-                        sink.new_vrs = out.enable_new_vrs
             elif not self.tables_opened:
                 self.tables_opened = True
                 self.sinks.sinks += open_sinks(out.only_tables(), fields).sinks

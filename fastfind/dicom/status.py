@@ -46,13 +46,3 @@ _TEXT = {
     0x0122: "Refused: SOPClassNotSupported",
     0xA900: "Error: DataSetDoesNotMatchSOPClass",
 }
-
-#: DIMSE dump texts (DCMTK ``DIMSE_dumpMessage``) for the common statuses.
-DIMSE_STATUS_TEXT = {
-    0x0000: "Success: Matching is complete",
-    0xFF00: "Pending: Matches are continuing",
-    0xFF01: "Pending: Matches are continuing - Warning",
-    0xFE00: "Cancel: Matching terminated due to Cancel request",
-    0xA700: "Failure: Refused - Out of resources",
-    0xA900: "Failure: Identifier does not match SOP Class",
-}

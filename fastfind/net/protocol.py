@@ -26,6 +26,7 @@ from ..errors import (
     ProtocolError,
     UnusableAssociation,
 )
+from ..printable import printable
 from .negotiation import (
     AcceptedAssociation,
     ProposedContext,
@@ -204,7 +205,7 @@ class Requestor:
             except ProtocolError as exc:
                 raise fault(exc, a_abort(2, exc.abort_reason)) from None
             for w in accepted.warnings:
-                log.warning(w)
+                log.warning(printable(w))  # they may quote what the peer sent
             self.accepted = accepted
             self.peer_max_pdu = accepted.max_pdu
             if self.peer_max_pdu and self.peer_max_pdu < 14:

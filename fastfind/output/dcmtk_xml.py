@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from .. import codec
 from ..client import FindResponse
+from ..printable import printable
 from .part10 import _FileSink
 from .sinks import StreamSink
 
@@ -91,11 +92,11 @@ _LEVELS = {"F": logging.CRITICAL, "E": logging.ERROR, "W": logging.WARNING, "I":
 
 def _log_lines(lines: list[str]) -> None:
     """Log the ``"X: ..."`` lines of the renderers on the fastfind logger."""
-    for line in lines:
+    for line in lines:  # they may quote the peer's SpecificCharacterSet
         if line[1:3] == ": ":
-            log.log(_LEVELS.get(line[:1], logging.WARNING), line[3:])
+            log.log(_LEVELS.get(line[:1], logging.WARNING), printable(line[3:]))
         else:
-            log.warning(line)
+            log.warning(printable(line))
 
 
 class DcmtkXmlFilesSink(_FileSink):

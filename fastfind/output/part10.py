@@ -30,13 +30,13 @@ from ..dicom.uids import (
     new_uid,
 )
 from ..errors import OutputError
+from ..printable import printable
 from .files import FileWriter, check_output_directory, sync_directory
 from .sinks import Managed
 
 log = logging.getLogger("fastfind")
 
 PREAMBLE = b"\x00" * 128 + b"DICM"
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}  # peer text in a warning
 _UID = re.compile(rb"[0-9.]{1,64}\Z")
 SOP_CLASS_UID = 0x00080016
 SOP_INSTANCE_UID = 0x00080018
@@ -138,7 +138,7 @@ def _uid_or_none(rsp: FindResponse, tag: int, keyword: str, notes: list[str]) ->
         return None
     if _UID.match(value):
         return value
-    shown = value[:40].decode("ascii", "backslashreplace").translate(_CONTROLS)
+    shown = printable(value[:40].decode("ascii", "backslashreplace"))
     more = "..." if len(value) > 40 else ""
     notes.append(
         f"response {rsp.number}: {keyword} '{shown}{more}' ({len(value)} bytes) is not a valid "

@@ -203,7 +203,8 @@ def open_sinks(out: OutputOptions, fields: Sequence[str] = ()) -> SinkSet:
             from .part10 import Part10Sink
 
             sinks.append(Part10Sink(out.directory, limit=out.limit_output, sync=out.sync,
-                                    no_clobber=out.no_clobber, per_query=per_query))
+                                    no_clobber=out.no_clobber, per_query=per_query,
+                                    new_vrs=out.enable_new_vrs))
         elif out.extract == "xml":
             from .dcmtk_xml import DcmtkXmlFilesSink
 
