@@ -30,6 +30,7 @@ from libc.limits cimport UINT_MAX
 from libc.stdint cimport int16_t, int32_t, uint16_t, uint32_t
 from libc.string cimport memcpy, memmove, memset
 
+from .dicom.vr import LONG_VRS, STANDARD_VRS
 from .errors import CodecError, ProtocolError
 
 cdef extern from "Python.h":
@@ -131,13 +132,13 @@ for _tag, _vr in COMMAND_VRS.items():
 cdef list _VR_STRS = [chr(65 + i // 26) + chr(65 + i % 26) for i in range(676)]
 cdef unsigned char _VR_LONG[676]
 memset(_VR_LONG, 0, sizeof(_VR_LONG))
-for _vr in ("OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"):
+for _vr in LONG_VRS:  # fastfind.dicom.vr: the one table of them
     _VR_LONG[(ord(_vr[0]) - 65) * 26 + ord(_vr[1]) - 65] = 1
 # the VRs of PS3.5 Table 6.2-1; any other two letters are refused (their length field size is
 # unknown, so guessing would misframe everything after them)
 cdef unsigned char _VR_STD[676]
 memset(_VR_STD, 0, sizeof(_VR_STD))
-for _vr in "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split():
+for _vr in STANDARD_VRS:
     _VR_STD[(ord(_vr[0]) - 65) * 26 + ord(_vr[1]) - 65] = 1
 cdef int VRI_SQ = (ord("S") - 65) * 26 + ord("Q") - 65
 cdef int VRI_UN = (ord("U") - 65) * 26 + ord("N") - 65

@@ -22,6 +22,7 @@ from array import array as _array
 from collections.abc import Iterator as _Iterator
 from struct import Struct
 
+from .dicom.vr import LONG_VRS, STANDARD_VRS
 from .errors import CodecError, ProtocolError
 
 # ---- token kinds yielded by walk_dataset ------------------------------------------------------
@@ -40,11 +41,9 @@ EV_PDU = 1  #: (EV_PDU, pdu_type, body: bytes) for every PDU type other than P-D
 UNDEFINED = 0xFFFFFFFF
 ASSOCIATE_PDU_LIMIT = 1 << 20  # DCMTK dcmAssociatePDUSizeLimit
 
-_LONG_VRS = frozenset(
-    (b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV", b"UV")
-)
+_LONG_VRS = frozenset(vr.encode() for vr in LONG_VRS)
 #: The VRs of PS3.5 Table 6.2-1; any other two bytes are refused (unknown length field size).
-_STANDARD_VRS = frozenset(b"AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split())
+_STANDARD_VRS = frozenset(vr.encode() for vr in STANDARD_VRS)
 _HDR = Struct(">BBL")
 _U32BE = Struct(">L")
 _U16LE = Struct("<H")

@@ -35,6 +35,17 @@ from pydicom import config as _pydicom_config
 from pydicom.charset import convert_encodings, decode_bytes
 
 from .dicom import dictionary
+from .dicom.vr import (  # noqa: F401  (the C twin reads these tables from here)
+    CURVE_DATA,
+    OVERLAY_DATA,
+    OX_BY_WAVEFORM_BITS,
+    PIXEL_DATA,
+    PIXEL_REPRESENTATION,
+    REPEATING_MASK,
+    UNKNOWN_NAME,
+    WAVEFORM_BITS_ALLOCATED,
+    XS_BY_PIXEL_REP,
+)
 from .errors import CodecError
 
 if TYPE_CHECKING:  # _codec_py star-imports this module at its end: no import cycle at run time
@@ -46,7 +57,6 @@ __all__ = ["XML_ENCODINGS", "dcmtk_float", "xml_document", "xml_dataset_utf8"]
 ELEMENT, SEQUENCE, ITEM = 0, 1, 2
 F_BIG_ENDIAN = 2
 UNDEFINED = 0xFFFFFFFF
-UNKNOWN_NAME = "Unknown Tag & Data"
 
 #: Specific Character Set -> XML encoding name, exactly DCMTK 3.6.7 findscu's table (no ISO_IR 203).
 XML_ENCODINGS = {
@@ -117,15 +127,6 @@ STRING_KINDS = (K_STRING, K_TEXT, K_DS)
 #: the VRs written as themselves with binary="hidden"; any other hidden VR is written as UN
 BINARY_VRS = frozenset((VR_OB, VR_OW, VR_UN))
 
-#: tags whose "US or SS" VR follows PixelRepresentation (0028,0103) (DcmItem::checkAndUpdateVR)
-XS_BY_PIXEL_REP = frozenset((
-    0x00280120, 0x00280121, 0x00603004, 0x00603006, 0x00189810, 0x00280106,
-    0x00280107, 0x00280108, 0x00280109, 0x00283002, 0x00409211, 0x00409216,
-))
-#: tags whose "OB or OW" VR follows WaveformBitsAllocated (5400,1004) (PS3.5 §8.3)
-OX_BY_WAVEFORM_BITS = frozenset((0x54001010, 0x5400100A, 0x54000110, 0x54000112))
-PIXEL_REPRESENTATION = 0x00280103
-WAVEFORM_BITS_ALLOCATED = 0x54001004
 SPECIFIC_CHARACTER_SET = 0x00080005
 #: what DCMTK writes for a pseudo VR left unresolved (DcmVR::getValidVRName)
 PSEUDO_WRITTEN = {VR_XS: VR_US, VR_OX: VR_OB, VR_LT: VR_OW, VR_UP: VR_UL, VR_PX: VR_OW,
@@ -515,7 +516,9 @@ def _creator(r: _Render, ordered: list[int], i: int, tag: int) -> bytes | None:
 
 
 def _implicit_vr(r: _Render, ordered: list[int], i: int, tag: int, vr: int) -> int:
-    """The VR DCMTK gives an implicit-VR element with dictionary VR ``vr`` (checkAndUpdateVR)."""
+    """The VR DCMTK gives an implicit-VR element with dictionary VR ``vr``: the rule of
+    :func:`fastfind.dicom.vr.implicit_vr` in VR codes, then DCMTK's replacement for a pseudo VR
+    left unresolved (the C twin follows this one)."""
     if vr == VR_XS and tag in XS_BY_PIXEL_REP:
         rep = _u16(r, ordered, PIXEL_REPRESENTATION, i)
         if rep >= 0:
@@ -524,9 +527,9 @@ def _implicit_vr(r: _Render, ordered: list[int], i: int, tag: int, vr: int) -> i
         if tag in OX_BY_WAVEFORM_BITS:
             bits = _u16(r, ordered, WAVEFORM_BITS_ALLOCATED, i)
             return VR_OB if bits < 0 or bits == 8 else VR_OW
-        if tag == 0x7FE00010 or (tag & 0xFF01FFFF) == 0x60003000:
+        if tag == PIXEL_DATA or (tag & REPEATING_MASK) == OVERLAY_DATA:
             return VR_OW
-        if (tag & 0xFF01FFFF) == 0x50003000:
+        if (tag & REPEATING_MASK) == CURVE_DATA:
             return VR_OB
     return PSEUDO_WRITTEN.get(vr, vr)
 

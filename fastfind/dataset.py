@@ -21,6 +21,7 @@ from pydicom.tag import BaseTag
 
 from . import codec
 from .dicom.uids import TransferSyntax
+from .dicom.vr import NEW_VRS
 from .errors import CodecError
 from .options import Limits
 
@@ -134,7 +135,6 @@ def encode_identifier(ds: Dataset, ts: TransferSyntax, level: int = 6, new_vrs: 
 #: The VRs DCMTK does not write when their generation is disabled (``findscu -u``,
 #: ``dcmDisableGenerationOfNewVRs``): ``DcmVR::getValidEVR`` then gives OB for every one of them
 #: (PS3.5 Table 7.1-1: they all use the 4-byte length form, as OB does).
-NEW_VRS = frozenset(("UN", "UT", "OF", "OD", "OL", "UR", "UC", "OV", "SV", "UV"))
 
 
 def without_new_vrs(plain: bytes, tokens: codec.Tokens) -> bytes:

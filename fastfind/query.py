@@ -45,6 +45,7 @@ from pydicom.valuerep import PersonName
 
 from . import localfile
 from .dicom import dictionary
+from .dicom.vr import LONG_VRS, OVERLAY_DATA, PIXEL_DATA, REPEATING_MASK, UNKNOWN_NAME
 from .errors import CodecError, UsageError
 
 MAX_ITEMS = 65536
@@ -202,7 +203,7 @@ def _float32(value: float) -> float:
 _ASCII_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"})
 #: VRs pydicom writes with ``write_text`` (bytes written verbatim).
 _TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})
-STRING_VRS = _ASCII_VRS | _TEXT_VRS | {"PN"}
+STRING_VRS = _ASCII_VRS | _TEXT_VRS | {"PN"}  # = fastfind.dicom.vr.STRING_VRS (tests/test_vr.py)
 _REAL_VRS = frozenset(v for v in dictionary.DIC_VRS if v.isupper())
 _INT_VRS = {
     "US": (16, False),
@@ -323,7 +324,7 @@ def put_string(elem_vr: str, tag: int, value: bytes, data_correction: bool = Fal
 
 
 def _is_pixel_or_overlay(tag: int) -> bool:
-    return tag == 0x7FE00010 or (tag & 0xFF00FFFF) == 0x60003000 and not (tag >> 16) & 1
+    return tag == PIXEL_DATA or (tag & REPEATING_MASK) == OVERLAY_DATA
 
 
 def element_vr(tag: int, dict_vr: str) -> str:
@@ -701,7 +702,7 @@ def read_from_file(elem: DataElement) -> bool:
     return getattr(elem, "file_tell", None) is not None
 
 
-_LONG_VRS = frozenset(b"OB OD OF OL OV OW SQ UC UN UR UT SV UV".split())
+_LONG_VRS = frozenset(vr.encode() for vr in LONG_VRS)
 _VALUE_WIDTH = {
     "US": 2, "SS": 2, "OW": 2, "xs": 2, "lt": 2,
     "UL": 4, "SL": 4, "FL": 4, "AT": 4, "OF": 4, "OL": 4, "up": 4,
@@ -716,7 +717,7 @@ def _tag_text(tag: int) -> str:
 
 def _tag_name(tag: int) -> str:
     found = dictionary.entry(tag)
-    return found[2] if found else "Unknown Tag & Data"
+    return found[2] if found else UNKNOWN_NAME
 
 
 def scan_dataset(

@@ -70,6 +70,15 @@ from pydicom.valuerep import PersonName
 
 from .. import codec
 from ..dicom.dictionary import entry, entry_for
+from ..dicom.vr import (
+    PIXEL_REPRESENTATION,
+    SINGLE_VALUED,
+    STANDARD_VRS,
+    STRING_VRS,
+    UNKNOWN_NAME,
+    WAVEFORM_BITS_ALLOCATED,
+    implicit_vr,
+)
 
 __all__ = [
     "dcmtk_float",
@@ -83,11 +92,9 @@ __all__ = [
 
 
 _VALUE_WIDTH = 40  # DCM_OptPrintValueLength
-_STRING_VRS = frozenset("AE AS CS DA DS DT IS LO LT PN SH ST TM UC UI UR UT".split())
-_SINGLE_VALUED = frozenset(("LT", "ST", "UT", "UR"))
-_STANDARD_VRS = _STRING_VRS | frozenset(
-    "AT FD FL OB OD OF OL OV OW SL SQ SS SV UL UN US UV".split()
-)
+_STRING_VRS = STRING_VRS
+_SINGLE_VALUED = SINGLE_VALUED
+_STANDARD_VRS = STANDARD_VRS
 # VR -> (struct code, item size, kind); kind "i" = integer, "f" = float, "at" = tag pairs.
 _NUMERIC = {
     "US": ("H", 2, "i"),
@@ -109,15 +116,6 @@ _OTHER = {  # VM is always 1 for these
     "OD": ("d", 8, "f17"),
 }
 _HEX_WORDS = frozenset(("OW", "lt"))
-# checkAndUpdateVR: these "US or SS" tags follow PixelRepresentation (PS3.3 C.7.6.3.1.4) ...
-_XS_BY_PIXEL_REP = frozenset(
-    (0x00280120, 0x00280121, 0x00603004, 0x00603006, 0x00189810, 0x00280106)
-    + (0x00280107, 0x00280108, 0x00280109, 0x00283002, 0x00409211, 0x00409216)
-)
-# ... and these "OB or OW" tags WaveformBitsAllocated (PS3.5 §8.3)
-_OX_BY_WAVEFORM_BITS = frozenset((0x54001010, 0x5400100A, 0x54000110, 0x54000112))
-_PIXEL_REPRESENTATION = 0x00280103
-_WAVEFORM_BITS_ALLOCATED = 0x5400_1004
 
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
 
@@ -473,32 +471,21 @@ def _name_and_vr(tag: int, creator: str | None) -> tuple[str, str | None]:
     """DCMTK's dictionary name and dictionary VR for ``tag``; VR ``None`` when unknown."""
     found = entry_for(tag, creator) if creator is not None else entry(tag)
     if found is None:
-        return "Unknown Tag & Data", None
+        return UNKNOWN_NAME, None
     return found[2], found[0]
 
 
 def _implicit_vr(tag: int, dict_vr: str | None, seen: dict[int, bytes], little: bool) -> str:
-    """The VR DCMTK gives an implicit-VR element (``DcmItem::checkAndUpdateVR``)."""
+    """The VR DCMTK gives an implicit-VR element (:func:`fastfind.dicom.vr.implicit_vr`); ``??``
+    for a tag the dictionary does not know."""
     if dict_vr is None:
         return "??"
-    if dict_vr == "xs" and tag in _XS_BY_PIXEL_REP:
-        rep = seen.get(_PIXEL_REPRESENTATION)
-        if rep is not None and len(rep) >= 2:
-            return "SS" if int.from_bytes(rep[:2], "little" if little else "big") == 1 else "US"
-    elif dict_vr == "px":
-        return "OW"
-    elif dict_vr == "ox":
-        if (tag & 0xFF00FFFF) == 0x60003000:
-            return "OW"
-        if (tag & 0xFF00FFFF) == 0x50003000:
-            return "OB"
-        if tag in _OX_BY_WAVEFORM_BITS:
-            bits = seen.get(_WAVEFORM_BITS_ALLOCATED)
-            if bits is not None and len(bits) >= 2:
-                return (
-                    "OB" if int.from_bytes(bits[:2], "little" if little else "big") == 8 else "OW"
-                )
-    return dict_vr
+    return implicit_vr(tag, dict_vr, _u16(seen.get(PIXEL_REPRESENTATION), little),
+                       _u16(seen.get(WAVEFORM_BITS_ALLOCATED), little))
+
+
+def _u16(raw: bytes | None, little: bool) -> int | None:
+    return int.from_bytes(raw[:2], "little" if little else "big") if raw is not None and len(raw) >= 2 else None
 
 
 # ---- printing, straight from the token walk ---------------------------------------------------
@@ -647,7 +634,7 @@ class _Printer:
             vr = "OW"
         elif vr not in _STANDARD_VRS:
             vr = "??"
-        if tag == _PIXEL_REPRESENTATION or tag == _WAVEFORM_BITS_ALLOCATED:
+        if tag == PIXEL_REPRESENTATION or tag == WAVEFORM_BITS_ALLOCATED:
             seen[tag] = self.plain[start:end]
         raw = self.overrides.get(start)
         if raw is None and end - start > _LONG_VALUE:
