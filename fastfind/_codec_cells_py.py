@@ -40,12 +40,23 @@ from ._codec_text_py import (
     dictionary_vr,
     split_values,
 )
+from ._codec_tokens_py import (
+    END,
+    FLAGS_MASK,
+    FLAGS_SHIFT,
+    KIND_MASK,
+    LINK,
+    NFIELDS,
+    PACKED,
+    START,
+    TAG,
+    VRI_SHIFT,
+)
 
 __all__ = ["ArrowColumns", "CellFields"]
 
 _SEQUENCE = 1
 _F_BIG_ENDIAN = 2
-_NFIELDS = 9
 _CHARSET_TAG = 0x00080005
 _NUM = {C_US: ("H", 2), C_SS: ("h", 2), C_UL: ("L", 4), C_SL: ("l", 4), C_UV: ("Q", 8),
         C_SV: ("q", 8), C_FL: ("f", 4), C_FD: ("d", 8)}
@@ -102,13 +113,13 @@ def find_child(st: _State, first: int, end: int, tag: int) -> tuple[int, int]:
     a = st.a
     i, found, charset = first, -1, -1
     while i < end:
-        base = i * _NFIELDS
-        t = a[base + 2]
+        base = i * NFIELDS
+        t = a[base + TAG]
         if t == tag:
             found = i
         if t == _CHARSET_TAG:
             charset = i
-        i = a[base + 7] + 1 if a[base] == _SEQUENCE else i + 1
+        i = a[base + LINK] if a[base + PACKED] & KIND_MASK == _SEQUENCE else i + 1
     return found, charset
 
 
@@ -125,27 +136,28 @@ def field_cell(st: _State, steps: list[tuple[int, int | None]]) -> bytes | None:
             cs = charset_of(st, charset)  # type: ignore[arg-type]
         if i < 0:
             return None
-        base = i * _NFIELDS
-        if a[base] == _SEQUENCE:
-            count, j, stop, target = 0, i + 1, a[base + 7], -1
+        base = i * NFIELDS
+        if a[base + PACKED] & KIND_MASK == _SEQUENCE:
+            count, j, stop, target = 0, i + 1, a[base + LINK] - 1, -1
             index = item or 0
             while j < stop:
                 if count == index:
                     target = j
                 count += 1
-                j = a[j * _NFIELDS + 7] + 1
+                j = a[j * NFIELDS + LINK]
             if k == last and item is None:
                 return b"%d" % count
             if target < 0 or k == last:
                 return None
-            first, end = target + 1, a[target * _NFIELDS + 7]
+            first, end = target + 1, a[target * NFIELDS + LINK] - 1
             continue
-        vri, cls = dictionary_vr(tag, a[base + 3])
+        vri, cls = dictionary_vr(tag, (a[base + PACKED] >> VRI_SHIFT) - 1)
         if cls == C_SLOW:
             return _slow(st, i, steps[k:])
         if k != last:
             return None
-        out = cell_fast(cls, st.plain[a[base + 5]:a[base + 6]], a[base + 8], cs)
+        flags = a[base + PACKED] >> FLAGS_SHIFT & FLAGS_MASK
+        out = cell_fast(cls, st.plain[a[base + START]:a[base + END]], flags, cs)
         return _slow(st, i, steps[k:]) if out is None else out
     return None
 

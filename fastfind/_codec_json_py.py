@@ -54,12 +54,23 @@ from ._codec_text_py import (
     json_quote,
     split_values,
 )
+from ._codec_tokens_py import (
+    END,
+    FLAGS_MASK,
+    FLAGS_SHIFT,
+    KIND_MASK,
+    LINK,
+    NFIELDS,
+    PACKED,
+    START,
+    TAG,
+    VRI_SHIFT,
+)
 
 __all__ = ["encode_json"]
 
 _ELEMENT, _SEQUENCE = 0, 1
 _F_IMPLICIT, _F_BIG_ENDIAN = 1, 2
-_NFIELDS = 9
 _CHARSET_TAG = 0x00080005
 _NUM = {C_US: ("H", 2), C_SS: ("h", 2), C_UL: ("L", 4), C_SL: ("l", 4), C_UV: ("Q", 8),
         C_SV: ("q", 8), C_FL: ("f", 4), C_FD: ("d", 8)}
@@ -78,15 +89,15 @@ def dataset_children(st: _State, first: int, end: int, inherited: tuple[int, lis
     i, last, charset, ascending = first, -1, -1, True
     order: dict[int, int] = {}
     while i < end:
-        base = i * _NFIELDS
-        tag = a[base + 2]
+        base = i * NFIELDS
+        tag = a[base + TAG]
         if tag <= last:
             ascending = False
         last = tag
         order[tag] = i
         if tag == _CHARSET_TAG:
             charset = i
-        i = a[base + 7] + 1 if a[base] == _SEQUENCE else i + 1
+        i = a[base + LINK] if a[base + PACKED] & KIND_MASK == _SEQUENCE else i + 1
     cs = inherited if charset < 0 else charset_of(st, charset)
     return (None if ascending else list(order.values())), cs
 
@@ -139,8 +150,8 @@ def encode_json(plain: bytes, tokens, ts) -> bytes:  # type: ignore[no-untyped-d
                 if i >= f[2]:
                     i = -1
                 else:
-                    base = i * _NFIELDS
-                    f[1] = a[base + 7] + 1 if a[base] == _SEQUENCE else i + 1
+                    base = i * NFIELDS
+                    f[1] = a[base + LINK] if a[base + PACKED] & KIND_MASK == _SEQUENCE else i + 1
             else:
                 i = order[f[4]] if f[4] < len(order) else -1
                 f[4] += 1
@@ -151,11 +162,11 @@ def encode_json(plain: bytes, tokens, ts) -> bytes:  # type: ignore[no-untyped-d
             if f[5]:
                 out += b","
             f[5] += 1
-            base = i * _NFIELDS
-            out += b'"%08X":' % a[base + 2]
-            if a[base] == _SEQUENCE:
+            base = i * NFIELDS
+            out += b'"%08X":' % a[base + TAG]
+            if a[base + PACKED] & KIND_MASK == _SEQUENCE:
                 out += b'{"vr":"SQ","Value":['
-                stack.append([False, i + 1, a[base + 7], None, 0, 0, f[6]])
+                stack.append([False, i + 1, a[base + LINK] - 1, None, 0, 0, f[6]])
             else:
                 element(st, out, i, f[6])
         else:  # a sequence: its next item
@@ -164,12 +175,12 @@ def encode_json(plain: bytes, tokens, ts) -> bytes:  # type: ignore[no-untyped-d
                 out += b"]}"
                 stack.pop()
                 continue
-            f[1] = a[i * _NFIELDS + 7] + 1
+            f[1] = a[i * NFIELDS + LINK]
             if f[5]:
                 out += b","
             f[5] += 1
             out += b"{"
-            end = a[i * _NFIELDS + 7]
+            end = a[i * NFIELDS + LINK] - 1
             order, cs = dataset_children(st, i + 1, end, f[6])
             stack.append([True, i + 1, end, order, 0, 0, cs])
     return bytes(out)
@@ -178,8 +189,9 @@ def encode_json(plain: bytes, tokens, ts) -> bytes:  # type: ignore[no-untyped-d
 def element(st: _State, out: bytearray, i: int, cs: tuple[int, list[str]]) -> None:
     """Append the attribute object of ELEMENT token ``i``."""
     a = st.a
-    base = i * _NFIELDS
-    tag, vri, start, end, flags = a[base + 2], a[base + 3], a[base + 5], a[base + 6], a[base + 8]
+    base = i * NFIELDS
+    tag, start, end, packed = a[base + TAG], a[base + START], a[base + END], a[base + PACKED]
+    vri, flags = (packed >> VRI_SHIFT) - 1, packed >> FLAGS_SHIFT & FLAGS_MASK
     vri, cls = dictionary_vr(tag, vri)
     raw = st.plain[start:end]
     if cls != C_SLOW and element_fast(out, cls, vri, raw, flags, cs):

@@ -22,6 +22,12 @@ from array import array as _array
 from collections.abc import Iterator as _Iterator
 from struct import Struct
 
+from ._codec_tokens_py import DEPTH as _DEPTH
+from ._codec_tokens_py import END as _END
+from ._codec_tokens_py import LINK as _LINK
+from ._codec_tokens_py import NFIELDS as _NFIELDS
+from ._codec_tokens_py import PACKED as _PACKED
+from ._codec_tokens_py import TAG as _TAG
 from .dicom.vr import LONG_VRS, STANDARD_VRS
 from .errors import CodecError, ProtocolError
 
@@ -348,10 +354,8 @@ _VRI_SQ = _VRI[b"SQ"]
 _VRI_UN = _VRI[b"UN"]
 _STANDARD_VRI = frozenset(_VRI[v] for v in _STANDARD_VRS)
 _LONG_VRI = frozenset(_VRI[v] for v in _LONG_VRS)
-#: One token is 7 unsigned 32-bit words (28 bytes, as the Cython ``Token`` struct): tag, length,
-#: start, end, link + 1 (0 = none), depth, and kind | flags << 3 | (VR index + 1) << 5.
-_NFIELDS = 7
-_TAG, _LENGTH, _START, _END, _LINK, _DEPTH, _PACKED = range(7)
+#: One token is 7 unsigned 32-bit words (28 bytes, as the Cython ``Token`` struct): the layout
+#: is ``_codec_tokens_py``'s, shared with the JSON, cells and XML twins.
 #: The largest data set :func:`walk` takes: token offsets are 32-bit (the identifier cap is below).
 MAX_WALK_SIZE = 0xFFFFFFFE
 
