@@ -665,6 +665,9 @@ class ScriptedSCP:
         ae = AE(ae_title=aet)
         ae.require_called_aet = require_called_aet
         ae.maximum_pdu_size = max_pdu
+        # pynetdicom rejects (transient, local limit) past 10 concurrent associations by default;
+        # association limits are the batch SCP's job, not this one's
+        ae.maximum_associations = 64
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = dimse_timeout
         for model in models:
             ae.add_supported_context(model, list(transfer_syntaxes))
