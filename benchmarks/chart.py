@@ -41,19 +41,20 @@ def draw(rows: list[dict], title: str) -> str:  # type: ignore[type-arg]
     for i, r in enumerate(rows):
         y = top + i * ROW
         label = r.get("label") or " ".join(str(r[k]) for k in ("mode", "n", "storage") if r.get(k) not in (None, "-"))
-        met = r["ratio"] <= r["target"]
-        colour = "#3a7d44" if met else "#c0392b"
+        target = r.get("target")
+        colour = "#999" if target is None else ("#3a7d44" if r["ratio"] <= target else "#c0392b")
         out.append(f'<text x="{LEFT - 8}" y="{y + 15}" text-anchor="end">{escape(label)}</text>')
         out.append(f'<rect x="{LEFT}" y="{y + 4}" width="{x(r["ratio"]) - LEFT:.1f}" height="{ROW - 8}" '
                    f'fill="{colour}"/>')
-        out.append(f'<line x1="{x(r["target"]):.1f}" y1="{y + 1}" x2="{x(r["target"]):.1f}" '
-                   f'y2="{y + ROW - 1}" stroke="black" stroke-width="2"/>')
+        if target is not None:
+            out.append(f'<line x1="{x(target):.1f}" y1="{y + 1}" x2="{x(target):.1f}" '
+                       f'y2="{y + ROW - 1}" stroke="black" stroke-width="2"/>')
         out.append(f'<text x="{x(r["ratio"]) + 4:.1f}" y="{y + 15}">{r["ratio"]:.2f}</text>')
     y_end = top + ROW * len(rows)
     out.append(f'<line x1="{x(1.0):.1f}" y1="{top - 5}" x2="{x(1.0):.1f}" y2="{y_end}" '
                'stroke="#555" stroke-dasharray="4 3"/>')
     out.append(f'<text x="{x(1.0) + 3:.1f}" y="{top - 8}">DCMTK = 1.0</text>')
-    out.append(f'<text x="{LEFT}" y="{y_end + 35}">bar: ratio (green: target met, red: not); '
+    out.append(f'<text x="{LEFT}" y="{y_end + 35}">bar: ratio (green: target met, red: not, grey: no target); '
                'black tick: the target</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -114,3 +114,28 @@ def test_crawl_resumes_from_its_checkpoint(orthanc, tmp_path: Path) -> None:
     assert sorted((tmp_path / "run.ndjson").read_text().splitlines()) == \
         sorted((tmp_path / "ref.ndjson").read_text().splitlines())
     assert seen[-1] == (1 + first.count, 1 + first.count)
+
+
+def test_finished_rows_leave_no_state(orthanc) -> None:
+    """A row's response numbering is dropped once its last query (crawl children included) ends,
+    so a batch's memory does not grow with its rows (it did: one entry per row for ever)."""
+    import asyncio
+
+    from fastfind.batch.plan import Planner, PlanOptions
+    from fastfind.batch.policy import RetryPolicy
+
+    nobody = {"QueryRetrieveLevel": "STUDY", "PatientID": "NOBODY", "StudyInstanceUID": None}
+    planner = Planner([ONE_PATIENT, ONE_PATIENT, nobody, ONE_PATIENT], orthanc.host, orthanc.port,
+                      None, {"model": "study"}, PlanOptions(crawl="SERIES"), concurrency=3,
+                      retry=RetryPolicy(), sinks=None, keep_matches=True, progress=None, total=None,
+                      seed=1)
+
+    async def run() -> list:
+        return [r async for r in planner.run()]
+
+    results = asyncio.run(run())
+    assert all(r.ok for r in results) and len(results) == 3 * 3 + 1
+    for row in (0, 1, 3):  # each row numbered once, 1..N, across its children
+        numbers = sorted(m.number for r in results if r.index == row for m in r.matches)
+        assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) > 2
+    assert planner.committer.numbers == {} and planner.open_in_row == {}

@@ -260,6 +260,10 @@ class Committer:
         if self.ckpt is not None:
             self.ckpt.close()
 
+    def forget(self, row: int) -> None:
+        """Every query of ``row`` is finished: drop its response numbering."""
+        self.numbers.pop(row, None)
+
     # -- resuming
     def clean_row(self, row: int) -> None:
         """Before a query runs again: remove its ``q<row>/`` files that no checkpoint line

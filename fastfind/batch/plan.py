@@ -184,6 +184,7 @@ class Planner:
         self.fed = 0
         self.in_flight = 0
         self.nodes_open = 0
+        self.open_in_row: dict[int, int] = {}  # nodes running per row (a crawl's share its row)
         self.input_done = False
         self.wake = asyncio.Event()
         self.drained = asyncio.Event()
@@ -298,6 +299,7 @@ class Planner:
 
     def _start(self, node: _Node) -> None:
         self.nodes_open += 1
+        self.open_in_row[node.index] = self.open_in_row.get(node.index, 0) + 1
         if self.state.resuming and node.index not in self.cleaned:
             self.cleaned.add(node.index)  # safe later too: this run's numbers are above
             self.committer.clean_row(node.index)
@@ -491,6 +493,11 @@ class Planner:
         self._tick()
         for child_id, kid in children:
             self._child(node, child_id, kid)
+        left = self.open_in_row.pop(node.index) - 1
+        if left:
+            self.open_in_row[node.index] = left
+        else:  # the row is finished: its numbering is no longer needed (memory flat in N)
+            self.committer.forget(node.index)
 
     def _children(self, node: _Node) -> list[tuple[str, Any]]:
         """The node's crawl children, one per distinct parent, in a stable order."""
