@@ -14,14 +14,12 @@ from __future__ import annotations
 import csv
 import logging
 import re
-import warnings
-from typing import IO, Any
+from typing import IO
 
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
-from pydicom.sequence import Sequence
 
 from .. import codec
+from .._pydicom_values import cell as pydicom_cell
 from ..client import FindResponse
 from ..dicom import dictionary
 from ..errors import UsageError
@@ -56,44 +54,10 @@ def _tag(name: str) -> int | None:
 
 
 def cell(ds: Dataset, steps: list[tuple[int, int | None]]) -> str:
-    """The text of one field in ``ds`` ('' when absent)."""
-    current: Any = ds
-    for i, (tag, item) in enumerate(steps):
-        if not isinstance(current, Dataset) or tag not in current:
-            return ""
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                value = current[tag].value
-        except Exception:  # a value pydicom cannot convert: show its raw bytes
-            raw = current.get_item(tag)
-            raw_value = getattr(raw, "value", b"")
-            return raw_value.hex() if isinstance(raw_value, bytes) and i == len(steps) - 1 else ""
-        last = i == len(steps) - 1
-        if isinstance(value, Sequence):
-            if last and item is None:
-                return str(len(value))
-            index = item or 0
-            if index >= len(value):
-                return ""
-            current = value[index]
-            if last:
-                return ""
-            continue
-        if not last:
-            return ""
-        return _text(value)
-    return ""
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, MultiValue)):
-        return "\\".join(_text(v) for v in value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
+    """The text of one field in ``ds`` ('' when absent); the rule is
+    :func:`fastfind._pydicom_values.cell`, which the codec's slow path uses too."""
+    text = pydicom_cell(ds, steps)
+    return "" if text is None else text
 
 
 class CsvWriter:
