@@ -480,16 +480,9 @@ class Planner:
         code = result.exit_code
         if code not in RETRY_ON_RESUME:
             self.committer.node_done(_record(result, [c[1] for c in children]))
-        p = self.progress
-        p.done += 1
-        if result.ok:
-            p.ok += 1
-        else:
-            p.failed += 1
         if self.progress.total is not None:
             self.progress.total += len(children)  # the crawl grows the batch
-        self.outbox.append(result)
-        self.result_ready.set()
+        self._deliver(result)
         self._tick()
         for child_id, kid in children:
             self._child(node, child_id, kid)
@@ -498,6 +491,17 @@ class Planner:
             self.open_in_row[node.index] = left
         else:  # the row is finished: its numbering is no longer needed (memory flat in N)
             self.committer.forget(node.index)
+
+    def _deliver(self, result: QueryResult) -> None:
+        """Count ``result`` in the progress and hand it to :meth:`run`."""
+        p = self.progress
+        p.done += 1
+        if result.ok:
+            p.ok += 1
+        else:
+            p.failed += 1
+        self.outbox.append(result)
+        self.result_ready.set()
 
     def _children(self, node: _Node) -> list[tuple[str, Any]]:
         """The node's crawl children, one per distinct parent, in a stable order."""
@@ -528,14 +532,7 @@ class Planner:
                              level=rec.get("level"), incomplete=bool(rec.get("incomplete")),
                              resumed=True,
                              recorded=(rec.get("code", 0), rec.get("error", ""), rec.get("status")))
-        p = self.progress
-        p.done += 1
-        if result.ok:
-            p.ok += 1
-        else:
-            p.failed += 1
-        self.outbox.append(result)
-        self.result_ready.set()
+        self._deliver(result)
         children = rec.get("children") or []
         if not children or self.crawl is None:
             return
