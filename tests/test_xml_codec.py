@@ -12,7 +12,6 @@ DCMTK rules both follow, checked against the real dcm2xml / findscu.
 
 from __future__ import annotations
 
-import importlib
 import os
 import random
 import struct
@@ -23,6 +22,7 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_codec import load_impl
 
 from fastfind import _codec_py as py
 from fastfind import _codec_xml_py as xp
@@ -60,14 +60,7 @@ TS_INDEX = {name: h.TRANSFER_SYNTAXES.index(ts) for name, ts in ALL_TS.items()}
 
 @pytest.fixture(scope="module")
 def cy() -> ModuleType:
-    if os.environ.get("FASTFIND_NO_EXTENSIONS"):
-        pytest.skip("FASTFIND_NO_EXTENSIONS=1: parity is checked by the run with the extension")
-    try:
-        return importlib.import_module("fastfind._codec")
-    except ImportError as exc:
-        if os.environ.get("FASTFIND_REQUIRE_EXTENSIONS"):
-            pytest.fail(f"FASTFIND_REQUIRE_EXTENSIONS=1 but fastfind._codec does not import: {exc}")
-        pytest.skip(f"fastfind._codec is not built: {exc}")
+    return load_impl("cython")
 
 
 @pytest.fixture(params=["python", "cython"])
