@@ -438,13 +438,12 @@ def issue_target(n: int, mode: str, storage: str) -> float | None:
     path <= 0.35 of DCMTK's CPU at 100,000 (below that, Python's start-up is most of it)."""
     if mode == "quiet":
         return 0.35 if n >= 100000 else None
+    limit = TARGETS[mode][1]
     if mode == "X":
-        return 0.7 if storage == "disk" else (0.5 if n >= 100000 else 0.6)
+        return 0.7 if storage == "disk" else (limit if n >= 100000 else 0.6)
     if storage != "tmpfs":
         return None
-    if mode in ("Xx", "Xs"):
-        return 0.5
-    return TARGETS[mode][1] if n >= 100000 else None
+    return limit if mode in ("Xx", "Xs") or n >= 100000 else None
 
 
 def targets(cells: dict[tuple[int, str, str, str], Cell]) -> tuple[str, list[dict]]:  # type: ignore[type-arg]
